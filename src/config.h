@@ -1,0 +1,72 @@
+/* config — one pipeline file, checked against one table of keys.
+ *
+ * A pipeline file is Kafka-.properties-like: `key = value` lines, whole-line
+ * comments starting with `#` or `!`, blank lines ignored. `${env:NAME}` and
+ * `${file:PATH}` are substituted inside values. Every key cdcsink knows is a
+ * row of the static table in config.c (type, default, range, flags, sinks,
+ * description); docs/configuration.md is generated from that table
+ * (cdc_config_write_docs) and a unit test keeps the two identical.
+ * Keys starting with `kafka.` are handed to librdkafka with the prefix
+ * stripped.
+ *
+ * Errors name the file and line: "path:LINE: unknown key 'batch.sise' (did
+ * you mean 'batch.size'?)". Secret values never appear in any message or in
+ * cdc_config_print's output.
+ *
+ * A parsed config is immutable, so any number of threads may read it. */
+#ifndef CDC_CONFIG_H
+#define CDC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct cdc_config cdc_config_t;
+
+/* Parses a pipeline file. NULL on error, with one sentence in errstr. */
+cdc_config_t *cdc_config_load(const char *path, char *errstr,
+                              size_t errstr_size);
+/* Same from an in-memory text; `origin` is used as the path in messages and
+ * its directory anchors relative `${file:PATH}` references (no directory in
+ * `origin`: the working directory). */
+cdc_config_t *cdc_config_parse(const char *text, const char *origin,
+                               char *errstr, size_t errstr_size);
+void cdc_config_destroy(cdc_config_t *cfg);
+
+/* Effective value: as set in the file, else the (possibly derived) default;
+ * NULL when unset without default, or for a key that is not in the table and
+ * not a set `kafka.*` key. Lists come back normalised: "a,b,c". The string
+ * lives as long as cfg. */
+const char *cdc_config_get(const cdc_config_t *cfg, const char *key);
+/* Integer and duration (milliseconds) keys. A key that is not an integer key
+ * of the table is a programming error: it is logged and 0 returned. */
+int64_t cdc_config_get_int(const cdc_config_t *cfg, const char *key);
+/* Boolean keys: 1 for "true", 0 otherwise (logged if not a boolean key). */
+int cdc_config_get_bool(const cdc_config_t *cfg, const char *key);
+/* 1 when the key was given in the file (defaults do not count). */
+int cdc_config_is_set(const cdc_config_t *cfg, const char *key);
+/* Line the key was set on, 0 when not set: lets later stages (sink open,
+ * librdkafka) report "path:LINE" too. */
+int cdc_config_line(const cdc_config_t *cfg, const char *key);
+/* The path (or origin) the config was read from. */
+const char *cdc_config_origin(const cdc_config_t *cfg);
+
+/* kafka.* passthrough: entries with the "kafka." prefix stripped, in file
+ * order. `kafka.group.id`, `kafka.enable.auto.commit` and
+ * `kafka.enable.auto.offset.store` are rejected at parse time. */
+size_t cdc_config_kafka_count(const cdc_config_t *cfg);
+void cdc_config_kafka_at(const cdc_config_t *cfg, size_t i, const char **name,
+                         const char **value);
+/* Line of the i-th kafka.* entry, for "path:LINE: librdkafka says ..." */
+int cdc_config_kafka_line(const cdc_config_t *cfg, size_t i);
+
+/* Effective configuration, one `key = value` per line: every table key in
+ * table order (defaults included), then the kafka.* entries. Keys without a
+ * value, and keys of other sinks, are printed as `#` comments so the output
+ * still parses. Secrets are "********"; in URLs only the password is. */
+void cdc_config_print(const cdc_config_t *cfg, FILE *out);
+
+/* Writes the Markdown of docs/configuration.md, generated from the table. */
+void cdc_config_write_docs(FILE *out);
+
+#endif

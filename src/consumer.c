@@ -1,0 +1,269 @@
+#include "consumer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errstr.h"
+#include "log.h"
+
+struct cdc_consumer {
+    rd_kafka_t *rk;
+    cdc_consumer_revoke_cb_t *on_revoke;
+    void *opaque;
+    int assigned;
+};
+
+static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                            const char *buf)
+{
+    (void)rk;
+    cdc_log_level_t l = level <= 3 ? CDC_LOG_ERROR
+                        : level <= 5 ? CDC_LOG_WARN
+                        : level <= 6 ? CDC_LOG_INFO
+                                     : CDC_LOG_DEBUG;
+    cdc_log(l, "librdkafka %s: %s", fac, buf);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                    char *errstr, size_t errstr_size)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) !=
+        RD_KAFKA_CONF_OK)
+        return cdc_errstr_set(errstr, errstr_size, "kafka.%s: %s", name, why);
+    return 0;
+}
+
+rd_kafka_conf_t *cdc_consumer_kafka_conf(const cdc_config_t *cfg, char *errstr,
+                                         size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, consumer_log_cb);
+    for (size_t i = 0; i < cdc_config_kafka_count(cfg); i++) {
+        const char *name, *value;
+        cdc_config_kafka_at(cfg, i, &name, &value);
+        char why[512];
+        /* librdkafka's message names the property, never its value. */
+        if (rd_kafka_conf_set(conf, name, value, why, sizeof why) !=
+            RD_KAFKA_CONF_OK) {
+            cdc_errstr_set(errstr, errstr_size, "%s:%d: kafka.%s: %s",
+                           cdc_config_origin(cfg),
+                           cdc_config_kafka_line(cfg, i), name, why);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
+}
+
+static bool is_cooperative(rd_kafka_t *rk)
+{
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    return proto && strcmp(proto, "COOPERATIVE") == 0;
+}
+
+static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                  rd_kafka_topic_partition_list_t *parts,
+                                  void *opaque)
+{
+    cdc_consumer_t *c = opaque;
+    bool cooperative = is_cooperative(rk);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        cdc_log_info("assigned %d partition(s) (%s)", parts->cnt,
+                     cooperative ? "cooperative" : "eager");
+        rd_kafka_error_t *e = NULL;
+        if (cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        else rd_kafka_assign(rk, parts);
+        if (e) {
+            cdc_log_error("assign failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        c->assigned = cooperative ? c->assigned + parts->cnt : parts->cnt;
+        return;
+    }
+    cdc_log_info("revoking %d partition(s)%s", parts->cnt,
+                 rd_kafka_assignment_lost(rk) ? " (lost)" : "");
+    if (c->on_revoke) c->on_revoke(parts, c->opaque);
+    /* A lost assignment may already belong to someone else: committing
+     * would fail anyway. Otherwise hand over what we finished. */
+    if (!rd_kafka_assignment_lost(rk)) {
+        rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            cdc_log_warn("commit on revoke failed: %s", rd_kafka_err2str(cerr));
+    }
+    if (cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e) rd_kafka_error_destroy(e);
+        c->assigned -= parts->cnt;
+    } else {
+        rd_kafka_assign(rk, NULL);
+        c->assigned = 0;
+    }
+}
+
+static bool kafka_key_given(const cdc_config_t *cfg, const char *key)
+{
+    for (size_t i = 0; i < cdc_config_kafka_count(cfg); i++) {
+        const char *name, *value;
+        cdc_config_kafka_at(cfg, i, &name, &value);
+        if (strcmp(name, key) == 0) return true;
+    }
+    return false;
+}
+
+static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
+                              char *errstr, size_t errstr_size)
+{
+    /* cdcsink owns offsets: they are stored only after the sink or the DLQ
+     * has the record, and committed by us. */
+    if (conf_set(conf, "group.id", cdc_config_get(cfg, "group.id"), errstr,
+                 errstr_size) ||
+        conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+        conf_set(conf, "enable.auto.offset.store", "false", errstr,
+                 errstr_size))
+        return -1;
+    if (!kafka_key_given(cfg, "partition.assignment.strategy") &&
+        conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
+                 errstr, errstr_size))
+        return -1;
+    /* A new pipeline reads its topics from the beginning, as Connect sinks
+     * do; kafka.auto.offset.reset overrides. */
+    if (!kafka_key_given(cfg, "auto.offset.reset") &&
+        conf_set(conf, "auto.offset.reset", "earliest", errstr, errstr_size))
+        return -1;
+    return 0;
+}
+
+static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg)
+{
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new(4);
+    const char *regex = cdc_config_get(cfg, "topics.regex");
+    if (regex && *regex) {
+        /* librdkafka treats a name starting with ^ as a pattern. */
+        char pattern[1024];
+        snprintf(pattern, sizeof pattern, "%s%s", regex[0] == '^' ? "" : "^",
+                 regex);
+        rd_kafka_topic_partition_list_add(topics, pattern,
+                                          RD_KAFKA_PARTITION_UA);
+        return topics;
+    }
+    char *list = strdup(cdc_config_get(cfg, "topics"));
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        size_t n = strlen(t);
+        while (n && t[n - 1] == ' ') t[--n] = '\0';
+        if (n) rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
+    }
+    free(list);
+    return topics;
+}
+
+cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
+                                 cdc_consumer_revoke_cb_t *on_revoke,
+                                 void *opaque, char *errstr,
+                                 size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = cdc_consumer_kafka_conf(cfg, errstr, errstr_size);
+    if (!conf) return NULL;
+    if (consumer_configure(conf, cfg, errstr, errstr_size) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    cdc_consumer_t *c = calloc(1, sizeof *c);
+    c->on_revoke = on_revoke;
+    c->opaque = opaque;
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
+    char why[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!c->rk) { /* rd_kafka_new destroys conf only on success */
+        rd_kafka_conf_destroy(conf);
+        free(c);
+        cdc_errstr_set(errstr, errstr_size, "kafka consumer: %s", why);
+        return NULL;
+    }
+    conf = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+    rd_kafka_topic_partition_list_t *topics = subscription(cfg);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err) {
+        cdc_errstr_set(errstr, errstr_size, "subscribe: %s",
+                       rd_kafka_err2str(err));
+        rd_kafka_destroy(c->rk);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void cdc_consumer_destroy(cdc_consumer_t *c)
+{
+    if (!c) return;
+    rd_kafka_consumer_close(c->rk); /* leaves the group */
+    rd_kafka_destroy(c->rk);
+    free(c);
+}
+
+rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *c, int timeout_ms,
+                                      bool *fatal)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!m || !m->err) return m;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    char fatal_why[512];
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL &&
+        rd_kafka_fatal_error(c->rk, fatal_why, sizeof fatal_why)) {
+        cdc_log_error("kafka fatal error: %s", fatal_why);
+        *fatal = true;
+    } else if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+               m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+        cdc_log_error("kafka: %s", rd_kafka_message_errstr(m));
+        *fatal = true;
+    } else {
+        /* Broker down, unknown topic...: librdkafka retries by itself. */
+        cdc_log_warn("kafka: %s", rd_kafka_message_errstr(m));
+    }
+    rd_kafka_message_destroy(m);
+    return NULL;
+}
+
+void cdc_consumer_pause_all(cdc_consumer_t *c, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) || !parts) return;
+    if (parts->cnt > 0) {
+        if (pause) rd_kafka_pause_partitions(c->rk, parts);
+        else rd_kafka_resume_partitions(c->rk, parts);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+int cdc_consumer_store(cdc_consumer_t *c, const char *topic, int32_t partition,
+                       int64_t next_offset)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return err ? -1 : 0;
+}
+
+int cdc_consumer_commit(cdc_consumer_t *c, bool sync)
+{
+    rd_kafka_resp_err_t err = rd_kafka_commit(c->rk, NULL, sync ? 0 : 1);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        cdc_log_warn("commit failed: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *c) { return c->rk; }
+
+int cdc_consumer_assigned_count(cdc_consumer_t *c) { return c->assigned; }

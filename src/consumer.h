@@ -1,0 +1,56 @@
+/* consumer — the Kafka consumer group member, commits owned by us.
+ *
+ * Wraps librdkafka with the settings cdcsink depends on: auto commit and
+ * auto offset store off, cooperative-sticky assignment by default (eager
+ * strategies work too), and a rebalance callback that commits what is
+ * stored before partitions go away and tells the pipeline which partitions
+ * it lost so it can abandon their in-flight records. */
+#ifndef CDC_CONSUMER_H
+#define CDC_CONSUMER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct cdc_consumer cdc_consumer_t;
+
+/* Called from inside cdc_consumer_poll() when partitions are revoked or
+ * lost, before they are unassigned. */
+typedef void(cdc_consumer_revoke_cb_t)(
+    const rd_kafka_topic_partition_list_t *partitions, void *opaque);
+
+cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
+                                 cdc_consumer_revoke_cb_t *on_revoke,
+                                 void *opaque, char *errstr,
+                                 size_t errstr_size);
+/* Leaves the group (after the caller committed) and frees. */
+void cdc_consumer_destroy(cdc_consumer_t *consumer);
+
+/* The next message or NULL after timeout_ms. Errors that are events, not
+ * messages (broker down...), are logged and NULL is returned; a fatal
+ * consumer error sets *fatal. The caller destroys the message. */
+rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *consumer, int timeout_ms,
+                                      bool *fatal);
+
+/* Pauses or resumes every partition currently assigned. */
+void cdc_consumer_pause_all(cdc_consumer_t *consumer, bool pause);
+
+/* Marks offset (the next one to read) of a partition for the next commit. */
+int cdc_consumer_store(cdc_consumer_t *consumer, const char *topic,
+                       int32_t partition, int64_t next_offset);
+
+/* Commits what is stored; sync waits for the broker's answer. */
+int cdc_consumer_commit(cdc_consumer_t *consumer, bool sync);
+
+rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *consumer);
+
+/* Number of partitions assigned to us now. */
+int cdc_consumer_assigned_count(cdc_consumer_t *consumer);
+
+/* Shared with the DLQ producer: a librdkafka conf from the kafka.* keys. */
+rd_kafka_conf_t *cdc_consumer_kafka_conf(const cdc_config_t *cfg, char *errstr,
+                                         size_t errstr_size);
+
+#endif

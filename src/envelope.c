@@ -1,0 +1,276 @@
+#include "envelope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errstr.h"
+
+#define PATH_MAX_DEPTH 4
+
+/* A field reached through nested records: indices at each level. */
+typedef struct field_path {
+    int depth; /* 0: absent */
+    int index[PATH_MAX_DEPTH];
+} field_path_t;
+
+struct cdc_envelope_plan {
+    bool flattened;
+    field_path_t op, before, after, position, ts_ms;
+    field_path_t db, schema, table, snapshot;
+    field_path_t deleted; /* flattened only */
+    const cdc_row_schema_t *row;
+    /* Flattened: which value fields are row columns. */
+    const int *row_fields;
+};
+
+/* Resolves "a.b.c" over nested (optional) records. */
+static field_path_t path_resolve(const cdc_schema_node_t *record,
+                                 const char *dotted)
+{
+    field_path_t path = {0};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", dotted);
+    char *save = NULL;
+    for (char *seg = strtok_r(buf, ".", &save); seg;
+         seg = strtok_r(NULL, ".", &save)) {
+        record = record ? cdc_schema_unwrap_optional(record) : NULL;
+        int idx = cdc_schema_field_index(record, seg);
+        if (idx < 0 || path.depth == PATH_MAX_DEPTH) {
+            path.depth = 0;
+            return path;
+        }
+        path.index[path.depth++] = idx;
+        record = record->children[idx];
+    }
+    return path;
+}
+
+static const cdc_value_t *path_get(const field_path_t *path,
+                                   const cdc_value_t *value)
+{
+    if (path->depth == 0) return NULL;
+    for (int i = 0; i < path->depth; i++) {
+        if (value->is_null || (size_t)path->index[i] >= value->u.array.count)
+            return NULL;
+        value = &value->u.array.items[path->index[i]];
+    }
+    return value->is_null ? NULL : value;
+}
+
+static const char *path_string(const field_path_t *path,
+                               const cdc_value_t *value)
+{
+    const cdc_value_t *v = path_get(path, value);
+    return v && v->u.str.ptr && v->type != CDC_TYPE_INT64 ? v->u.str.ptr : "";
+}
+
+static int plan_envelope(cdc_envelope_plan_t *plan,
+                         const cdc_schema_node_t *root,
+                         const char *position_field)
+{
+    plan->op = path_resolve(root, "op");
+    plan->before = path_resolve(root, "before");
+    plan->after = path_resolve(root, "after");
+    plan->ts_ms = path_resolve(root, "source.ts_ms");
+    plan->db = path_resolve(root, "source.db");
+    plan->schema = path_resolve(root, "source.schema");
+    plan->table = path_resolve(root, "source.table");
+    plan->snapshot = path_resolve(root, "source.snapshot");
+    plan->position = path_resolve(root, position_field);
+    const field_path_t *row_path =
+        plan->after.depth ? &plan->after : &plan->before;
+    const cdc_schema_node_t *row =
+        cdc_schema_unwrap_optional(root->children[row_path->index[0]]);
+    plan->row = row->kind == CDC_AVRO_RECORD ? row->row : NULL;
+    return plan->row ? 0 : -1;
+}
+
+static int plan_flattened(cdc_envelope_plan_t *plan, cdc_schema_t *schema,
+                          const char *position_field)
+{
+    const cdc_schema_node_t *root = schema->root;
+    plan->flattened = true;
+    plan->op = path_resolve(root, "__op");
+    plan->deleted = path_resolve(root, "__deleted");
+    plan->ts_ms = path_resolve(root, "__source_ts_ms");
+    plan->db = path_resolve(root, "__db");
+    plan->schema = path_resolve(root, "__schema");
+    plan->table = path_resolve(root, "__table");
+    /* "source.lsn" is the documented default; a flattened value carries
+     * the LSN as __lsn (add.fields=op,lsn,...). */
+    plan->position = path_resolve(
+        root, strcmp(position_field, "source.lsn") == 0 ? "__lsn"
+                                                        : position_field);
+
+    /* The row is every field not starting with "__". */
+    const cdc_row_schema_t *all = root->row;
+    cdc_column_t *cols = cdc_arena_alloc(&schema->arena,
+                                         (all->ncolumns + 1) * sizeof *cols);
+    int *fields = cdc_arena_alloc(&schema->arena,
+                                  (all->ncolumns + 1) * sizeof *fields);
+    cdc_row_schema_t *row = cdc_arena_alloc(&schema->arena, sizeof *row);
+    if (!cols || !fields || !row) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < all->ncolumns; i++) {
+        if (strncmp(all->columns[i].name, "__", 2) == 0) continue;
+        cols[n] = all->columns[i];
+        fields[n++] = (int)i;
+    }
+    row->name = all->name;
+    row->ncolumns = n;
+    row->columns = cols;
+    plan->row = row;
+    plan->row_fields = fields;
+    return 0;
+}
+
+cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
+                                           const char *position_field,
+                                           char *errstr, size_t errstr_size)
+{
+    const cdc_schema_node_t *root = value_schema->root;
+    if (root->kind != CDC_AVRO_RECORD || !root->row) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "value schema is not a record: not a change event");
+        return NULL;
+    }
+    cdc_envelope_plan_t *plan =
+        cdc_arena_alloc(&value_schema->arena, sizeof *plan);
+    if (!plan) return NULL;
+    memset(plan, 0, sizeof *plan);
+    bool envelope = cdc_schema_field_index(root, "op") >= 0 &&
+                    (cdc_schema_field_index(root, "after") >= 0 ||
+                     cdc_schema_field_index(root, "before") >= 0);
+    int rc = envelope ? plan_envelope(plan, root, position_field)
+                      : plan_flattened(plan, value_schema, position_field);
+    if (rc != 0) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "value schema %s: no row record in the envelope",
+                       root->name ? root->name : "(anonymous)");
+        return NULL;
+    }
+    return plan;
+}
+
+static int op_from_text(const char *text, cdc_op_t *op)
+{
+    if (!text || !text[0] || text[1]) return -1;
+    switch (text[0]) {
+    case 'c': *op = CDC_OP_CREATE; return 0;
+    case 'u': *op = CDC_OP_UPDATE; return 0;
+    case 'd': *op = CDC_OP_DELETE; return 0;
+    case 'r': *op = CDC_OP_READ; return 0;
+    case 't': *op = CDC_OP_TRUNCATE; return 0;
+    }
+    return -1;
+}
+
+static bool is_snapshot(const cdc_value_t *v)
+{
+    if (!v) return false;
+    if (v->type == CDC_TYPE_BOOLEAN) return v->u.b;
+    /* Debezium's SnapshotRecord enum: true, first, last, ..., false. */
+    return v->u.str.ptr && strcmp(v->u.str.ptr, "false") != 0;
+}
+
+static bool is_deleted_flag(const cdc_value_t *v)
+{
+    if (!v) return false;
+    if (v->type == CDC_TYPE_BOOLEAN) return v->u.b;
+    return v->u.str.ptr && strcmp(v->u.str.ptr, "true") == 0;
+}
+
+static const cdc_value_t *flattened_row(const cdc_envelope_plan_t *plan,
+                                        const cdc_value_t *value,
+                                        cdc_arena_t *arena)
+{
+    size_t n = plan->row->ncolumns;
+    cdc_value_t *row = cdc_arena_alloc(arena, (n + 1) * sizeof *row);
+    if (!row) return NULL;
+    for (size_t i = 0; i < n; i++)
+        row[i] = value->u.array.items[plan->row_fields[i]];
+    return row;
+}
+
+static int read_flattened(const cdc_envelope_plan_t *plan,
+                          const cdc_value_t *value, cdc_arena_t *arena,
+                          cdc_event_t *event, char *errstr, size_t errstr_size)
+{
+    const cdc_value_t *op = path_get(&plan->op, value);
+    if (is_deleted_flag(path_get(&plan->deleted, value))) {
+        event->op = CDC_OP_DELETE;
+    } else if (op) {
+        if (op_from_text(op->u.str.ptr, &event->op) != 0)
+            return cdc_errstr_set(errstr, errstr_size, "unknown __op '%s'",
+                                  op->u.str.ptr);
+    } else {
+        event->op = CDC_OP_UPDATE; /* no metadata: an upsert */
+    }
+    const cdc_value_t *row = flattened_row(plan, value, arena);
+    if (!row) return cdc_errstr_set(errstr, errstr_size, "out of memory");
+    /* The flattened delete carries the last row image. */
+    if (event->op == CDC_OP_DELETE) event->before = row;
+    else event->after = row;
+    return 0;
+}
+
+int cdc_envelope_read(const cdc_envelope_plan_t *plan, const cdc_value_t *value,
+                      cdc_arena_t *arena, cdc_event_t *event, char *errstr,
+                      size_t errstr_size)
+{
+    event->row_schema = plan->row;
+    if (plan->flattened) {
+        if (read_flattened(plan, value, arena, event, errstr, errstr_size) != 0)
+            return -1;
+    } else {
+        const cdc_value_t *op = path_get(&plan->op, value);
+        if (!op || op_from_text(op->u.str.ptr, &event->op) != 0)
+            return cdc_errstr_set(errstr, errstr_size, "unknown op '%s'",
+                                  op && op->u.str.ptr ? op->u.str.ptr : "");
+        const cdc_value_t *before = path_get(&plan->before, value);
+        const cdc_value_t *after = path_get(&plan->after, value);
+        event->before = before ? before->u.array.items : NULL;
+        event->after = after ? after->u.array.items : NULL;
+    }
+    const cdc_value_t *pos = path_get(&plan->position, value);
+    event->has_position = pos && (pos->type == CDC_TYPE_INT64 ||
+                                  pos->type == CDC_TYPE_INT32);
+    event->position = event->has_position ? pos->u.i : 0;
+    const cdc_value_t *ts = path_get(&plan->ts_ms, value);
+    event->source_ts_ms = ts && ts->type == CDC_TYPE_INT64 ? ts->u.i : 0;
+    event->source_db = path_string(&plan->db, value);
+    event->source_schema = path_string(&plan->schema, value);
+    event->source_table = path_string(&plan->table, value);
+    event->snapshot = is_snapshot(path_get(&plan->snapshot, value));
+    return 0;
+}
+
+/* A one-column row schema for keys that are not records. */
+const cdc_row_schema_t *cdc_envelope_key_schema(cdc_schema_t *key_schema)
+{
+    const cdc_schema_node_t *root = key_schema->root;
+    if (root->kind == CDC_AVRO_RECORD && root->row) return root->row;
+    cdc_column_t *col = cdc_arena_alloc(&key_schema->arena, sizeof *col);
+    cdc_row_schema_t *row = cdc_arena_alloc(&key_schema->arena, sizeof *row);
+    if (!col || !row) return NULL;
+    memset(col, 0, sizeof *col);
+    col->name = "key";
+    col->type = cdc_schema_unwrap_optional(root)->type;
+    col->optional = root->null_branch >= 0;
+    row->name = "key";
+    row->ncolumns = 1;
+    row->columns = col;
+    return row;
+}
+
+const cdc_value_t *cdc_envelope_key_values(const cdc_schema_t *key_schema,
+                                           const cdc_value_t *key,
+                                           cdc_arena_t *arena)
+{
+    (void)arena;
+    const cdc_schema_node_t *root = key_schema->root;
+    if (root->kind == CDC_AVRO_RECORD && !key->is_null)
+        return key->u.array.items;
+    return key;
+}

@@ -1,0 +1,533 @@
+#include "pipeline.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "consumer.h"
+#include "decode.h"
+#include "dlq.h"
+#include "errstr.h"
+#include "log.h"
+#include "registry.h"
+#include "sink.h"
+
+typedef enum item_state {
+    ITEM_NEW = 0,      /* not decoded yet (or the registry was down) */
+    ITEM_DECODED = 1,  /* waiting for the sink */
+    ITEM_FINAL = 2,    /* applied, stale or skipped */
+    ITEM_TO_DLQ = 3    /* waiting for the DLQ's delivery report */
+} item_state_t;
+
+typedef struct batch_item {
+    rd_kafka_message_t *msg;
+    item_state_t state;
+    bool abandoned; /* its partition was revoked: never stored */
+    cdc_event_t event;
+    cdc_dlq_record_t dlq;
+} batch_item_t;
+
+typedef struct batch {
+    batch_item_t *items;
+    size_t count, capacity;
+    cdc_arena_t arena;
+} batch_t;
+
+struct cdc_pipeline {
+    const cdc_config_t *cfg;
+    const cdc_sink_ops_t *sink;
+    void *sink_state;
+    cdc_registry_t *registry;
+    cdc_decoder_t *decoder;
+    cdc_dlq_t *dlq;
+    cdc_consumer_t *consumer;
+    batch_t batch;
+    /* Messages that arrived while a batch was being retried. */
+    rd_kafka_message_t **pending;
+    size_t npending, pending_cap;
+    cdc_pipeline_stats_t stats;
+    int64_t last_commit_ms;
+    int64_t last_stats_ms;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------------
+ * Rebalance: abandon in-flight records of partitions we lose
+ * ------------------------------------------------------------------- */
+
+static bool partition_in(const rd_kafka_topic_partition_list_t *parts,
+                         const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].partition == m->partition &&
+            strcmp(parts->elems[i].topic, topic) == 0)
+            return true;
+    return false;
+}
+
+static void pipeline_on_revoke(const rd_kafka_topic_partition_list_t *parts,
+                               void *opaque)
+{
+    cdc_pipeline_t *p = opaque;
+    for (size_t i = 0; i < p->batch.count; i++)
+        if (partition_in(parts, p->batch.items[i].msg))
+            p->batch.items[i].abandoned = true;
+    size_t kept = 0;
+    for (size_t i = 0; i < p->npending; i++) {
+        if (partition_in(parts, p->pending[i])) rd_kafka_message_destroy(p->pending[i]);
+        else p->pending[kept++] = p->pending[i];
+    }
+    p->npending = kept;
+}
+
+/* ---------------------------------------------------------------------
+ * Setup
+ * ------------------------------------------------------------------- */
+
+static int pipeline_open_registry(cdc_pipeline_t *p, char *errstr,
+                                  size_t errstr_size)
+{
+    cdc_registry_options_t opts = {
+        .url = cdc_config_get(p->cfg, "schema.registry.url"),
+        .basic_auth = cdc_config_get(p->cfg, "schema.registry.basic.auth.user.info"),
+        .ca_location = cdc_config_get(p->cfg, "schema.registry.ssl.ca.location"),
+        .timeout_ms = (long)cdc_config_get_int(p->cfg, "schema.registry.timeout.ms"),
+    };
+    p->registry = cdc_registry_new(&opts, errstr, errstr_size);
+    if (!p->registry) return -1;
+    p->decoder = cdc_decoder_new(p->registry,
+                                 cdc_config_get(p->cfg, "position.field"));
+    return p->decoder ? 0 : cdc_errstr_set(errstr, errstr_size, "out of memory");
+}
+
+cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
+                                 size_t errstr_size)
+{
+    cdc_pipeline_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->cfg = cfg;
+    cdc_arena_init(&p->batch.arena, 256 * 1024);
+    const char *sink_name = cdc_config_get(cfg, "sink");
+    p->sink = cdc_sink_find(sink_name);
+    if (!p->sink) {
+        cdc_errstr_set(errstr, errstr_size, "sink '%s' is not built in",
+                       sink_name);
+        goto err;
+    }
+    char why[1024];
+    if (p->sink->open(cfg, &p->sink_state, why, sizeof why) != 0) {
+        cdc_errstr_set(errstr, errstr_size, "sink %s: %s", sink_name, why);
+        goto err;
+    }
+    if (pipeline_open_registry(p, errstr, errstr_size) != 0) goto err;
+    if (!(p->dlq = cdc_dlq_new(cfg, errstr, errstr_size))) goto err;
+    if (!(p->consumer = cdc_consumer_new(cfg, pipeline_on_revoke, p, errstr,
+                                         errstr_size)))
+        goto err;
+    p->last_commit_ms = p->last_stats_ms = now_ms();
+    return p;
+err:
+    cdc_pipeline_destroy(p);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * Collecting a batch
+ * ------------------------------------------------------------------- */
+
+static int batch_push(batch_t *b, rd_kafka_message_t *m)
+{
+    if (b->count == b->capacity) {
+        size_t cap = b->capacity ? b->capacity * 2 : 256;
+        batch_item_t *grown = realloc(b->items, cap * sizeof *grown);
+        if (!grown) return -1;
+        b->items = grown;
+        b->capacity = cap;
+    }
+    batch_item_t *it = &b->items[b->count++];
+    memset(it, 0, sizeof *it);
+    it->msg = m;
+    return 0;
+}
+
+static void batch_clear(batch_t *b)
+{
+    for (size_t i = 0; i < b->count; i++) rd_kafka_message_destroy(b->items[i].msg);
+    b->count = 0;
+    cdc_arena_reset(&b->arena);
+}
+
+static int pending_push(cdc_pipeline_t *p, rd_kafka_message_t *m)
+{
+    if (p->npending == p->pending_cap) {
+        size_t cap = p->pending_cap ? p->pending_cap * 2 : 64;
+        rd_kafka_message_t **grown = realloc(p->pending, cap * sizeof *grown);
+        if (!grown) return -1;
+        p->pending = grown;
+        p->pending_cap = cap;
+    }
+    p->pending[p->npending++] = m;
+    return 0;
+}
+
+/* Fills the batch: waits up to 100 ms for a first record (so a stop is
+ * noticed), then up to batch.max.wait.ms more for a full batch. */
+static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
+                         bool *fatal)
+{
+    size_t max = (size_t)cdc_config_get_int(p->cfg, "batch.size");
+    int64_t wait = cdc_config_get_int(p->cfg, "batch.max.wait.ms");
+    batch_t *b = &p->batch;
+    size_t taken = 0;
+    for (; taken < p->npending && b->count < max; taken++)
+        batch_push(b, p->pending[taken]);
+    memmove(p->pending, p->pending + taken, (p->npending - taken) * sizeof *p->pending);
+    p->npending -= taken;
+
+    int64_t deadline = 0;
+    while (b->count < max && !*stop && !*fatal) {
+        int timeout = 100;
+        if (b->count > 0) {
+            if (!deadline) deadline = now_ms() + wait;
+            int64_t left = deadline - now_ms();
+            if (left <= 0) break;
+            timeout = (int)(left < 100 ? left : 100);
+        }
+        rd_kafka_message_t *m = cdc_consumer_poll(p->consumer, timeout, fatal);
+        if (m) {
+            if (batch_push(b, m) != 0) return -1;
+        } else if (b->count == 0) {
+            break; /* nothing within 100 ms: let the caller tick */
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Processing a batch
+ * ------------------------------------------------------------------- */
+
+typedef enum attempt_result {
+    ATTEMPT_DONE = 0,
+    ATTEMPT_RETRY = 1,
+    ATTEMPT_FATAL = 2
+} attempt_result_t;
+
+static void item_to_dlq(batch_item_t *it, const char *error_class,
+                        const char *exception_name, const char *message)
+{
+    rd_kafka_message_t *m = it->msg;
+    it->state = ITEM_TO_DLQ;
+    it->dlq = (cdc_dlq_record_t){
+        .topic = rd_kafka_topic_name(m->rkt),
+        .partition = m->partition,
+        .offset = m->offset,
+        .key = m->key,
+        .key_len = m->key_len,
+        .value = m->payload,
+        .value_len = m->payload ? m->len : 0,
+        .error_class = error_class,
+        .exception_name = exception_name,
+        .message = message,
+    };
+}
+
+static attempt_result_t batch_decode(cdc_pipeline_t *p, char *errstr,
+                                     size_t errstr_size)
+{
+    batch_t *b = &p->batch;
+    for (size_t i = 0; i < b->count; i++) {
+        batch_item_t *it = &b->items[i];
+        if (it->state != ITEM_NEW || it->abandoned) continue;
+        rd_kafka_message_t *m = it->msg;
+        it->event.topic = rd_kafka_topic_name(m->rkt);
+        it->event.partition = m->partition;
+        it->event.offset = m->offset;
+        it->event.kafka_timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+        char why[1024];
+        cdc_decode_status_t s = cdc_decoder_decode(
+            p->decoder, m->key, m->key_len, m->payload, m->len, &b->arena,
+            &it->event, why, sizeof why);
+        switch (s) {
+        case CDC_DECODE_OK:
+            it->state = ITEM_DECODED;
+            break;
+        case CDC_DECODE_DATA_ERROR:
+            cdc_log_warn("%s [%d] @%lld: %s → DLQ", it->event.topic,
+                         m->partition, (long long)m->offset, why);
+            item_to_dlq(it, "data", "cdcsink.DecodeError",
+                        cdc_arena_strndup(&b->arena, why, strlen(why)));
+            break;
+        case CDC_DECODE_RETRY:
+            cdc_errstr_set(errstr, errstr_size, "%s [%d] @%lld: %s",
+                           it->event.topic, m->partition,
+                           (long long)m->offset, why);
+            return ATTEMPT_RETRY;
+        case CDC_DECODE_FATAL:
+            cdc_errstr_set(errstr, errstr_size, "%s", why);
+            return ATTEMPT_FATAL;
+        }
+    }
+    return ATTEMPT_DONE;
+}
+
+static attempt_result_t batch_apply(cdc_pipeline_t *p, char *errstr,
+                                    size_t errstr_size)
+{
+    batch_t *b = &p->batch;
+    const cdc_event_t **events = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *events);
+    size_t *index = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *index);
+    cdc_outcome_t *outcomes = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *outcomes);
+    if (!events || !index || !outcomes)
+        return cdc_errstr_set(errstr, errstr_size, "out of memory"), ATTEMPT_RETRY;
+    size_t n = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        if (b->items[i].state != ITEM_DECODED || b->items[i].abandoned) continue;
+        events[n] = &b->items[i].event;
+        index[n++] = i;
+    }
+    if (n == 0) return ATTEMPT_DONE;
+    memset(outcomes, 0, n * sizeof *outcomes);
+    cdc_sink_status_t s = p->sink->apply(p->sink_state, events, n, outcomes,
+                                         &b->arena, errstr, errstr_size);
+    if (s == CDC_SINK_RETRY) return ATTEMPT_RETRY;
+    if (s == CDC_SINK_FATAL) return ATTEMPT_FATAL;
+    for (size_t k = 0; k < n; k++) {
+        batch_item_t *it = &b->items[index[k]];
+        const cdc_outcome_t *o = &outcomes[k];
+        switch (o->kind) {
+        case CDC_OUTCOME_APPLIED: p->stats.applied++; it->state = ITEM_FINAL; break;
+        case CDC_OUTCOME_STALE: p->stats.stale++; it->state = ITEM_FINAL; break;
+        case CDC_OUTCOME_SKIPPED: p->stats.skipped++; it->state = ITEM_FINAL; break;
+        case CDC_OUTCOME_REJECTED:
+            cdc_log_warn("%s [%d] @%lld: rejected by the sink: %s → DLQ",
+                         it->event.topic, it->event.partition,
+                         (long long)it->event.offset, o->message ? o->message : "");
+            item_to_dlq(it, o->error_class ? o->error_class : "data",
+                        o->exception_name ? o->exception_name : "cdcsink.SinkError",
+                        o->message ? o->message : "");
+            break;
+        }
+    }
+    return ATTEMPT_DONE;
+}
+
+static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, char *errstr,
+                                          size_t errstr_size)
+{
+    batch_t *b = &p->batch;
+    bool any = false;
+    for (size_t i = 0; i < b->count; i++) {
+        batch_item_t *it = &b->items[i];
+        if (it->state != ITEM_TO_DLQ || it->abandoned) continue;
+        any = true;
+        if (it->dlq.state == CDC_DLQ_UNSENT || it->dlq.state == CDC_DLQ_FAILED)
+            cdc_dlq_send(p->dlq, &it->dlq);
+    }
+    if (!any) return ATTEMPT_DONE;
+    cdc_dlq_wait(p->dlq, 30000);
+    for (size_t i = 0; i < b->count; i++) {
+        batch_item_t *it = &b->items[i];
+        if (it->state != ITEM_TO_DLQ || it->abandoned) continue;
+        if (it->dlq.state != CDC_DLQ_DELIVERED) {
+            cdc_errstr_set(errstr, errstr_size, "DLQ %s: %s", cdc_dlq_topic(p->dlq),
+                           it->dlq.error[0] ? it->dlq.error : "delivery pending");
+            return ATTEMPT_RETRY;
+        }
+    }
+    for (size_t i = 0; i < b->count; i++) {
+        batch_item_t *it = &b->items[i];
+        if (it->state == ITEM_TO_DLQ && !it->abandoned) {
+            it->state = ITEM_FINAL;
+            p->stats.dlq++;
+        }
+    }
+    return ATTEMPT_DONE;
+}
+
+/* Every record of the batch is final: store the next offset of each
+ * partition. Walking backwards, the first record seen of a partition has
+ * its highest offset; batches hold few partitions, so a list does. */
+static void batch_store_offsets(cdc_pipeline_t *p)
+{
+    batch_t *b = &p->batch;
+    const rd_kafka_message_t **seen =
+        cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *seen);
+    size_t nseen = 0;
+    if (!seen) return; /* nothing stored: the batch is simply redone */
+    for (size_t i = b->count; i-- > 0;) {
+        const batch_item_t *it = &b->items[i];
+        if (it->abandoned || it->state != ITEM_FINAL) continue;
+        bool stored = false;
+        for (size_t j = 0; j < nseen && !stored; j++)
+            stored = seen[j]->rkt == it->msg->rkt &&
+                     seen[j]->partition == it->msg->partition;
+        if (stored) continue;
+        seen[nseen++] = it->msg;
+        if (cdc_consumer_store(p->consumer, rd_kafka_topic_name(it->msg->rkt),
+                               it->msg->partition, it->msg->offset + 1) != 0)
+            cdc_log_debug("store %s [%d] refused (partition no longer ours)",
+                          rd_kafka_topic_name(it->msg->rkt), it->msg->partition);
+    }
+}
+
+static attempt_result_t batch_attempt(cdc_pipeline_t *p, char *errstr,
+                                      size_t errstr_size)
+{
+    attempt_result_t r = batch_decode(p, errstr, errstr_size);
+    if (r == ATTEMPT_DONE) r = batch_apply(p, errstr, errstr_size);
+    if (r == ATTEMPT_DONE) r = batch_deliver_dlq(p, errstr, errstr_size);
+    return r;
+}
+
+/* Sleeps for the backoff while serving the consumer: rebalances happen and
+ * max.poll.interval.ms is respected; partitions are paused, and anything
+ * already fetched is kept for later, never dropped. */
+static void backoff_wait(cdc_pipeline_t *p, int64_t ms,
+                         volatile sig_atomic_t *stop, bool *fatal)
+{
+    int64_t until = now_ms() + ms;
+    while (!*stop && !*fatal) {
+        int64_t left = until - now_ms();
+        if (left <= 0) break;
+        rd_kafka_message_t *m = cdc_consumer_poll(
+            p->consumer, (int)(left < 100 ? left : 100), fatal);
+        if (m && pending_push(p, m) != 0) {
+            /* Dropping it would lose it: stop instead, uncommitted. */
+            cdc_log_error("out of memory holding a fetched message");
+            rd_kafka_message_destroy(m);
+            *fatal = true;
+        }
+    }
+}
+
+static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
+                                         volatile sig_atomic_t *stop,
+                                         bool *fatal, char *errstr,
+                                         size_t errstr_size)
+{
+    int64_t backoff = cdc_config_get_int(p->cfg, "errors.retry.backoff.initial.ms");
+    int64_t backoff_max = cdc_config_get_int(p->cfg, "errors.retry.backoff.max.ms");
+    int64_t give_up_after = cdc_config_get_int(p->cfg, "errors.retry.timeout.ms");
+    int64_t started = now_ms();
+    bool paused = false;
+    cdc_pipeline_exit_t result = CDC_PIPELINE_STOPPED;
+    for (;;) {
+        char why[1024] = "";
+        attempt_result_t r = batch_attempt(p, why, sizeof why);
+        if (r == ATTEMPT_DONE) {
+            batch_store_offsets(p);
+            break;
+        }
+        if (r == ATTEMPT_FATAL || *fatal) {
+            cdc_errstr_set(errstr, errstr_size, "%s", why);
+            result = CDC_PIPELINE_FATAL;
+            break;
+        }
+        p->stats.retries++;
+        if (give_up_after >= 0 && now_ms() - started > give_up_after) {
+            cdc_errstr_set(errstr, errstr_size,
+                           "giving up after errors.retry.timeout.ms=%lld: %s",
+                           (long long)give_up_after, why);
+            result = CDC_PIPELINE_FATAL;
+            break;
+        }
+        cdc_log_warn("transient failure, retrying the batch in %lld ms: %s",
+                     (long long)backoff, why);
+        if (!paused) {
+            cdc_consumer_pause_all(p->consumer, true);
+            paused = true;
+        }
+        backoff_wait(p, backoff, stop, fatal);
+        if (*stop) {
+            cdc_log_info("stopping during retries: the batch is not committed");
+            break;
+        }
+        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
+    }
+    if (paused) cdc_consumer_pause_all(p->consumer, false);
+    p->stats.batches++;
+    return result;
+}
+
+static void pipeline_tick(cdc_pipeline_t *p)
+{
+    int64_t now = now_ms();
+    if (now - p->last_commit_ms >= cdc_config_get_int(p->cfg, "commit.interval.ms")) {
+        cdc_consumer_commit(p->consumer, false);
+        p->last_commit_ms = now;
+    }
+    if (now - p->last_stats_ms >= 30000) {
+        const cdc_pipeline_stats_t *s = &p->stats;
+        cdc_log_info("consumed=%llu applied=%llu stale=%llu skipped=%llu "
+                     "dlq=%llu retries=%llu",
+                     (unsigned long long)s->consumed, (unsigned long long)s->applied,
+                     (unsigned long long)s->stale, (unsigned long long)s->skipped,
+                     (unsigned long long)s->dlq, (unsigned long long)s->retries);
+        p->last_stats_ms = now;
+    }
+}
+
+cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
+                                     volatile sig_atomic_t *stop,
+                                     char *errstr, size_t errstr_size)
+{
+    bool fatal = false;
+    cdc_log_info("consuming as group %s into sink %s",
+                 cdc_config_get(p->cfg, "group.id"), p->sink->name);
+    while (!*stop) {
+        if (batch_collect(p, stop, &fatal) != 0) {
+            cdc_errstr_set(errstr, errstr_size, "out of memory");
+            return CDC_PIPELINE_FATAL;
+        }
+        if (fatal) {
+            cdc_errstr_set(errstr, errstr_size, "kafka consumer failed");
+            return CDC_PIPELINE_FATAL;
+        }
+        if (p->batch.count > 0) {
+            p->stats.consumed += p->batch.count;
+            /* A stop requested meanwhile still lets the batch finish; only
+             * a batch stuck in retries is abandoned, uncommitted. */
+            cdc_pipeline_exit_t r =
+                batch_process(p, stop, &fatal, errstr, errstr_size);
+            batch_clear(&p->batch);
+            if (r == CDC_PIPELINE_FATAL) return r;
+        }
+        pipeline_tick(p);
+    }
+    return CDC_PIPELINE_STOPPED;
+}
+
+const cdc_pipeline_stats_t *cdc_pipeline_stats(const cdc_pipeline_t *p)
+{
+    return &p->stats;
+}
+
+void cdc_pipeline_destroy(cdc_pipeline_t *p)
+{
+    if (!p) return;
+    if (p->consumer) {
+        cdc_consumer_commit(p->consumer, true);
+        cdc_consumer_destroy(p->consumer);
+    }
+    /* The DLQ goes before the batch: its pending reports point into it. */
+    cdc_dlq_destroy(p->dlq);
+    batch_clear(&p->batch);
+    free(p->batch.items);
+    cdc_arena_destroy(&p->batch.arena);
+    for (size_t i = 0; i < p->npending; i++) rd_kafka_message_destroy(p->pending[i]);
+    free(p->pending);
+    cdc_decoder_destroy(p->decoder);
+    cdc_registry_destroy(p->registry);
+    if (p->sink && p->sink_state) p->sink->close(p->sink_state);
+    free(p);
+}
