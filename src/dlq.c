@@ -47,8 +47,6 @@ cdc_dlq_t *cdc_dlq_new(const cdc_config_t *cfg, char *errstr,
         /* A delivery that cannot finish turns into a FAILED state well
          * before the pipeline's own retry timeout, so it can send again. */
         {"message.timeout.ms", "30000"},
-        /* Consumer-only keys from kafka.* would only warn here. */
-        {"log.configuration.warnings", "false"},
     };
     char why[512];
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {

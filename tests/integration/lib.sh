@@ -1,0 +1,106 @@
+# Sourced by every integration test. Needs `tests/stack/stack up` first.
+# Tests chain their steps and stop at the first failing one (set -e); each
+# failure says what was expected and what was seen.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+[ -f "$root/.stack/env" ] || { echo "no .stack/env: run tests/stack/stack up" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "$root/.stack/env"
+set +a
+CDCSINK=${CDCSINK:-$root/build/cdcsink}
+KCAT=$(command -v kcat || command -v kafkacat)
+test_name=$(basename "$0" .sh)
+# Everything a test creates carries a unique suffix, so tests neither see
+# each other's data nor depend on a fresh stack.
+uid="$(date +%s)$$"
+work="$root/.stack/work/$test_name-$uid"
+mkdir -p "$work"
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+say() { echo "--- $*"; }
+
+psql_source() { psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+# The shared Debezium connector captures every public.it_* table into
+# topics it.public.it_*; tests create their own tables.
+ensure_it_connector() {
+    local config
+    config=$(jq -n --arg url "$SOURCE_PG_URL" '
+      ($url | capture("postgresql://(?<user>[^:]+):(?<pw>[^@]+)@(?<host>[^:]+):(?<port>[0-9]+)/(?<db>.+)")) as $u |
+      {"connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+       "plugin.name": "pgoutput", "database.hostname": $u.host,
+       "database.port": $u.port, "database.user": $u.user,
+       "database.password": $u.pw, "database.dbname": $u.db,
+       "topic.prefix": "it", "table.include.list": "public\\.it_.*",
+       "slot.name": "cdcsink_it", "publication.name": "cdcsink_it",
+       "publication.autocreate.mode": "all_tables",
+       "snapshot.mode": "no_data", "tasks.max": "1"}')
+    curl -fsS -X PUT -H 'Content-Type: application/json' \
+        "$KAFKA_CONNECT_URL/connectors/it/config" -d "$config" >/dev/null
+    wait_for 60 "connector it running" connector_running it
+}
+
+connector_running() {
+    curl -fsS "$KAFKA_CONNECT_URL/connectors/$1/status" 2>/dev/null |
+        jq -e '.connector.state == "RUNNING" and (.tasks | length) > 0 and all(.tasks[]; .state == "RUNNING")' >/dev/null
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+    local seconds=$1 what=$2
+    shift 2
+    local deadline=$(( $(date +%s) + seconds ))
+    until "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${seconds}s waiting for: $what"
+        sleep 0.5
+    done
+}
+
+# pipeline_file PATH KEY=VALUE...: a jsonl pipeline on the stack, with the
+# given keys added or overriding.
+pipeline_file() {
+    local path=$1
+    shift
+    {
+        echo "name = $test_name-$uid"
+        echo "sink = jsonl"
+        echo "schema.registry.url = $SCHEMA_REGISTRY_URL"
+        echo "kafka.bootstrap.servers = $KAFKA_BOOTSTRAP_SERVERS"
+        echo "kafka.topic.metadata.refresh.interval.ms = 1000"
+        echo "batch.max.wait.ms = 50"
+        echo "commit.interval.ms = 500"
+        echo "http.listen = off"
+        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+    } >"$path"
+}
+
+# start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid
+# is in $cdcsink_pid.
+start_cdcsink() {
+    "$CDCSINK" run -c "$1" >>"$2" 2>&1 &
+    cdcsink_pid=$!
+    pids+=("$cdcsink_pid")
+}
+
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+# topic_end TOPIC: sum of end offsets over its partitions.
+topic_end() {
+    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -Q -t "$1:0:-1" 2>/dev/null | awk '{print $NF}'
+}
+
+# lag_json CONFIG: cdcsink lag --json (exit code ignored).
+lag_json() { "$CDCSINK" lag -c "$1" --json || true; }
+
+# consume_all TOPIC FORMAT: every record of a topic, kcat's -f format.
+consume_all() {
+    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -C -t "$1" -o beginning -e -q -f "$2" 2>/dev/null
+}
