@@ -32,20 +32,10 @@ psql_source() { psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
 # The shared Debezium connector captures every public.it_* table into
 # topics it.public.it_*; tests create their own tables.
 ensure_it_connector() {
-    local config
-    config=$(jq -n --arg url "$SOURCE_PG_URL" '
-      ($url | capture("postgresql://(?<user>[^:]+):(?<pw>[^@]+)@(?<host>[^:]+):(?<port>[0-9]+)/(?<db>.+)")) as $u |
-      {"connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-       "plugin.name": "pgoutput", "database.hostname": $u.host,
-       "database.port": $u.port, "database.user": $u.user,
-       "database.password": $u.pw, "database.dbname": $u.db,
-       "topic.prefix": "it", "table.include.list": "public\\.it_.*",
-       "slot.name": "cdcsink_it", "publication.name": "cdcsink_it",
-       "publication.autocreate.mode": "all_tables",
-       "snapshot.mode": "no_data", "tasks.max": "1"}')
-    curl -fsS -X PUT -H 'Content-Type: application/json' \
-        "$KAFKA_CONNECT_URL/connectors/it/config" -d "$config" >/dev/null
-    wait_for 60 "connector it running" connector_running it
+    connector_running it && return 0
+    # all_tables: tables created after the connector starts are captured.
+    "$root/tests/stack/stack" connector add it 'public\.it_.*' topic.prefix=it \
+        publication.autocreate.mode=all_tables snapshot.mode=no_data >&2
 }
 
 connector_running() {

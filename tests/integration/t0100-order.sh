@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every source change reaches the jsonl sink, in per-key order.
+. "$(dirname "$0")/lib.sh"
+
+table="it_order_$uid"
+topic="it.public.$table"
+psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v int NOT NULL)"
+ensure_it_connector
+
+pipeline_file "$work/p.properties" "topics=$topic" "jsonl.path=$work/out.jsonl"
+start_cdcsink "$work/p.properties" "$work/cdcsink.log"
+
+say "20 inserts, 10 rounds of updates of every row, 5 deletes"
+psql_source <<SQL
+INSERT INTO $table SELECT g, 0 FROM generate_series(1, 20) g;
+DO \$\$ BEGIN FOR r IN 1..10 LOOP UPDATE $table SET v = r; END LOOP; END \$\$;
+DELETE FROM $table WHERE id <= 5;
+SQL
+# 20 + 200 + 5 changes, and Debezium's tombstone after each delete.
+expected=230
+wait_for 90 "$expected lines in the jsonl sink" \
+    bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge $expected ]"
+[ "$(lines "$work/out.jsonl")" -eq "$expected" ] ||
+    fail "want $expected lines, got $(lines "$work/out.jsonl")"
+
+say "per key: c 0, u 1..10, then d and tombstone for ids 1..5"
+bad=$(jq -s -r '
+  reduce .[] as $e ({};
+    .[($e.key.id | tostring)] += [
+      if $e.op == "tombstone" then "T"
+      elif $e.op == "d" then "d"
+      else "\($e.op)\($e.after.v)" end ])
+  | to_entries
+  | map(. as $k | ($k.key | tonumber) as $id
+        | (["c0"] + [range(1; 11) | "u\(.)"] + (if $id <= 5 then ["d", "T"] else [] end)) as $want
+        | select($k.value != $want)
+        | "key \($k.key): got \($k.value | join(" ")), want \($want | join(" "))")
+  | .[]' "$work/out.jsonl")
+[ -z "$bad" ] || fail "out of order: $bad"
+[ "$(jq -s 'map(.key.id) | unique | length' "$work/out.jsonl")" -eq 20 ] || fail "not 20 keys"
+
+say "positions grow per key"
+jq -s -e 'map(select(.op != "tombstone")) | group_by(.key.id)
+          | all(.[]; [.[].position] as $p | $p == ($p | sort) and ($p | unique | length) == ($p | length))' \
+    "$work/out.jsonl" >/dev/null || fail "positions not increasing per key"
+echo "ok"

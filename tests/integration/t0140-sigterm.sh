@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SIGTERM: the batch in hand is finished, offsets are committed (with
+# periodic commits switched off, so only the shutdown commit can do it),
+# the group is left (Empty, no member waiting for a session timeout), and
+# the exit code is 0.
+. "$(dirname "$0")/lib.sh"
+
+table="it_term_$uid"
+topic="it.public.$table"
+psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v int NOT NULL)"
+ensure_it_connector
+psql_source -c "INSERT INTO $table SELECT g, g FROM generate_series(1, 50) g"
+
+pipeline_file "$work/p.properties" "topics=$topic" "jsonl.path=$work/out.jsonl" \
+    "commit.interval.ms=3600000"
+start_cdcsink "$work/p.properties" "$work/cdcsink.log"
+wait_for 60 "50 lines" bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge 50 ]"
+committed=$(lag_json "$work/p.properties" | jq '[.partitions[].committed] | max')
+[ "$committed" -eq -1 ] || fail "committed before the signal ($committed): periodic commit not off?"
+
+say "SIGTERM"
+kill -TERM "$cdcsink_pid"
+status=0
+wait "$cdcsink_pid" || status=$?
+[ "$status" -eq 0 ] || fail "exit code $status, want 0"
+lag=$(lag_json "$work/p.properties")
+echo "$lag"
+echo "$lag" | jq -e '.total_lag == 0' >/dev/null || fail "not committed up to the end: $lag"
+echo "$lag" | jq -e '.members == 0 and .state == "Empty"' >/dev/null || fail "group not left: $lag"
+grep -q 'msg="stopped"' "$work/cdcsink.log" || fail "no 'stopped' line in the log"
+echo ok
