@@ -59,17 +59,16 @@ wait_for() {
 pipeline_file() {
     local path=$1
     shift
-    {
-        echo "name = $test_name-$uid"
-        echo "sink = jsonl"
-        echo "schema.registry.url = $SCHEMA_REGISTRY_URL"
-        echo "kafka.bootstrap.servers = $KAFKA_BOOTSTRAP_SERVERS"
-        echo "kafka.topic.metadata.refresh.interval.ms = 1000"
-        echo "batch.max.wait.ms = 50"
-        echo "commit.interval.ms = 500"
-        echo "http.listen = off"
-        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
-    } >"$path"
+    local -A keys=(
+        [name]="$test_name-$uid" [sink]=jsonl
+        [schema.registry.url]="$SCHEMA_REGISTRY_URL"
+        [kafka.bootstrap.servers]="$KAFKA_BOOTSTRAP_SERVERS"
+        [kafka.topic.metadata.refresh.interval.ms]=1000
+        [batch.max.wait.ms]=50 [commit.interval.ms]=500 [http.listen]=off
+    )
+    local kv
+    for kv in "$@"; do keys[${kv%%=*}]=${kv#*=}; done
+    for k in "${!keys[@]}"; do echo "$k = ${keys[$k]}"; done >"$path"
 }
 
 # start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid
@@ -80,7 +79,10 @@ start_cdcsink() {
     pids+=("$cdcsink_pid")
 }
 
-lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
+# at_least N FILE: FILE has at least N lines (for wait_for).
+at_least() { [ "$(lines "$2")" -ge "$1" ]; }
 
 # topic_end TOPIC: sum of end offsets over its partitions.
 topic_end() {
@@ -92,5 +94,5 @@ lag_json() { "$CDCSINK" lag -c "$1" --json || true; }
 
 # consume_all TOPIC FORMAT: every record of a topic, kcat's -f format.
 consume_all() {
-    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -C -t "$1" -o beginning -e -q -f "$2" 2>/dev/null
+    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -C -t "$1" -o beginning -e -q -f "$2" 2>/dev/null || true
 }

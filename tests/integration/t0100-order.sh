@@ -19,7 +19,7 @@ SQL
 # 20 + 200 + 5 changes, and Debezium's tombstone after each delete.
 expected=230
 wait_for 90 "$expected lines in the jsonl sink" \
-    bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge $expected ]"
+    at_least $expected "$work/out.jsonl"
 [ "$(lines "$work/out.jsonl")" -eq "$expected" ] ||
     fail "want $expected lines, got $(lines "$work/out.jsonl")"
 

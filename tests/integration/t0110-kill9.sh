@@ -19,7 +19,7 @@ say "3000 inserts in 30 transactions, in the background"
  done) &
 writer=$!
 
-wait_for 60 "the first changes in the sink" bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge 1 ]"
+wait_for 60 "the first changes in the sink" at_least 1 "$work/out.jsonl"
 say "kill -9 after $(lines "$work/out.jsonl") lines"
 kill -9 "$cdcsink_pid"
 wait "$cdcsink_pid" 2>/dev/null || true

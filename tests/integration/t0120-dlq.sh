@@ -22,7 +22,7 @@ pipeline_file "$work/p.properties" "topics=$topic" "jsonl.path=$work/out.jsonl"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
 
 wait_for 60 "both good rows in the sink" \
-    bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge 2 ]"
+    at_least 2 "$work/out.jsonl"
 [ "$(jq -r '.after.v' "$work/out.jsonl" | tr '\n' ' ')" = "before after " ] ||
     fail "sink has: $(cat "$work/out.jsonl")"
 

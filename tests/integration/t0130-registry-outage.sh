@@ -31,8 +31,7 @@ grep -q "transient failure" "$work/cdcsink.log" || fail "no retry logged"
 
 say "registry back"
 "$root/tests/stack/stack" up registry
-wait_for 90 "10 lines after the registry returned" bash -c \
-    "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge 10 ]"
+wait_for 90 "10 lines after the registry returned" at_least 10 "$work/out.jsonl"
 wait_for 30 "lag 0" bash -c "'$CDCSINK' lag -c '$work/p.properties' --json | jq -e '.total_lag == 0' >/dev/null"
 [ "$(consume_all "$dlq" '.\n' | wc -l)" -eq 0 ] || fail "DLQ records after the outage"
 echo ok

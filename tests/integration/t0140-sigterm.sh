@@ -14,7 +14,7 @@ psql_source -c "INSERT INTO $table SELECT g, g FROM generate_series(1, 50) g"
 pipeline_file "$work/p.properties" "topics=$topic" "jsonl.path=$work/out.jsonl" \
     "commit.interval.ms=3600000"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
-wait_for 60 "50 lines" bash -c "[ \$(wc -l <'$work/out.jsonl' 2>/dev/null || echo 0) -ge 50 ]"
+wait_for 60 "50 lines" at_least 50 "$work/out.jsonl"
 committed=$(lag_json "$work/p.properties" | jq '[.partitions[].committed] | max')
 [ "$committed" -eq -1 ] || fail "committed before the signal ($committed): periodic commit not off?"
 
