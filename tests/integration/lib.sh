@@ -33,9 +33,12 @@ psql_source() { psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
 # topics it.public.it_*; tests create their own tables.
 ensure_it_connector() {
     connector_running it && return 0
+    "$root/tests/stack/stack" connector remove it >&2 || true
     # all_tables: tables created after the connector starts are captured.
+    # Three partitions per topic, so rebalances have something to move.
     "$root/tests/stack/stack" connector add it 'public\.it_.*' topic.prefix=it \
-        publication.autocreate.mode=all_tables snapshot.mode=no_data >&2
+        publication.autocreate.mode=all_tables snapshot.mode=no_data \
+        topic.creation.default.partitions=3 topic.creation.default.replication.factor=1 >&2
 }
 
 connector_running() {
@@ -65,6 +68,8 @@ pipeline_file() {
         [kafka.bootstrap.servers]="$KAFKA_BOOTSTRAP_SERVERS"
         [kafka.topic.metadata.refresh.interval.ms]=1000
         [batch.max.wait.ms]=50 [commit.interval.ms]=500 [http.listen]=off
+        # A killed member's partitions move after this, not after 45 s.
+        [kafka.session.timeout.ms]=6000
     )
     local kv
     for kv in "$@"; do keys[${kv%%=*}]=${kv#*=}; done
@@ -84,9 +89,9 @@ lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 # at_least N FILE: FILE has at least N lines (for wait_for).
 at_least() { [ "$(lines "$2")" -ge "$1" ]; }
 
-# topic_end TOPIC: sum of end offsets over its partitions.
-topic_end() {
-    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -Q -t "$1:0:-1" 2>/dev/null | awk '{print $NF}'
+# partition_end TOPIC PARTITION: the offset the next record will get.
+partition_end() {
+    "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -Q -t "$1:$2:-1" 2>/dev/null | awk '{print $NF}'
 }
 
 # lag_json CONFIG: cdcsink lag --json (exit code ignored).

@@ -20,7 +20,9 @@ say "3000 inserts in 30 transactions, in the background"
 writer=$!
 
 wait_for 60 "the first changes in the sink" at_least 1 "$work/out.jsonl"
-say "kill -9 after $(lines "$work/out.jsonl") lines"
+at_kill=$(lines "$work/out.jsonl")
+say "kill -9 after $at_kill lines"
+[ "$at_kill" -lt 3000 ] || fail "the stream was over before the kill"
 kill -9 "$cdcsink_pid"
 wait "$cdcsink_pid" 2>/dev/null || true
 wait "$writer"
