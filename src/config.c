@@ -193,6 +193,20 @@ static const struct key_def keys[] = {
      .def = "${source.table}", .sinks = SINK_POSTGRES,
      .desc = "Target table of a record. Placeholders: `${topic}`, "
              "`${source.db}`, `${source.schema}`, `${source.table}`."},
+    {.name = "table.schema", .type = TYPE_STRING, .def = "public",
+     .sinks = SINK_POSTGRES,
+     .desc = "PostgreSQL schema the target tables live in (created by "
+             "`auto.create` if missing)."},
+    {.name = "position.column", .type = TYPE_STRING, .def = "__cdc_lsn",
+     .sinks = SINK_POSTGRES,
+     .desc = "Target column holding each row's source position (bigint): "
+             "the guard of every write. Added by `auto.create`; must exist "
+             "otherwise."},
+    {.name = "deleted.column", .type = TYPE_STRING, .def = "__cdc_deleted",
+     .sinks = SINK_POSTGRES,
+     .desc = "Target column (boolean) set by `delete.mode=soft` and cleared "
+             "by a newer insert. Added by `auto.create`; must exist "
+             "otherwise."},
     {.name = "pk.fields", .type = TYPE_LIST, .sinks = SINK_POSTGRES,
      .desc = "Primary-key columns, comma-separated; unset: the fields of the "
              "Kafka record key."},

@@ -7,56 +7,39 @@
  * shape and how each column type is rendered.
  *
  * The renderer is usable on its own (e.g. by `dlq inspect`): it needs only
- * event.h and a cdc_jsonl_buf_t, never a sink state. */
+ * event.h and a cdc_buf_t, never a sink state. */
 #ifndef CDC_JSONL_H
 #define CDC_JSONL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "event.h"
 #include "sink.h"
-
-/* A growable byte buffer. `data` is always NUL-terminated once anything was
- * appended (or after init, data is NULL and len 0). When an allocation
- * fails, `failed` is set, later appends are ignored and the render
- * functions return -1; reset clears it. */
-typedef struct cdc_jsonl_buf {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed;
-} cdc_jsonl_buf_t;
-
-void cdc_jsonl_buf_init(cdc_jsonl_buf_t *buf);
-/* Empties the buffer, keeping its memory. */
-void cdc_jsonl_buf_reset(cdc_jsonl_buf_t *buf);
-void cdc_jsonl_buf_free(cdc_jsonl_buf_t *buf);
-/* Appends len bytes as they are. */
-void cdc_jsonl_buf_append(cdc_jsonl_buf_t *buf, const void *data, size_t len);
 
 /* Appends the JSON line of one event, WITHOUT the trailing newline:
  * {"topic":…,"partition":…,"offset":…,"op":…,"position":…,"ts_ms":…,
  *  "source":{"db":…,"schema":…,"table":…},"key":…,"before":…,"after":…}
  * Returns 0, or -1 when out of memory (buf->failed). */
-int cdc_jsonl_render_event(const cdc_event_t *ev, cdc_jsonl_buf_t *buf);
+int cdc_jsonl_render_event(const cdc_event_t *ev, cdc_buf_t *buf);
 
 /* Appends a row as a JSON object, column name → value in schema order;
  * `null` when row is NULL (or has no schema). Returns 0 or -1 (memory). */
 int cdc_jsonl_render_row(const cdc_row_schema_t *schema,
-                         const cdc_value_t *row, cdc_jsonl_buf_t *buf);
+                         const cdc_value_t *row, cdc_buf_t *buf);
 
 /* Appends one value. `column` gives what the value itself does not carry:
  * the field names of a RECORD and the element column of an ARRAY; it may be
  * NULL (a RECORD then renders as a JSON array of its items). The type is
  * taken from value->type. Returns 0 or -1 (memory). */
 int cdc_jsonl_render_value(const cdc_value_t *value,
-                           const cdc_column_t *column, cdc_jsonl_buf_t *buf);
+                           const cdc_column_t *column, cdc_buf_t *buf);
 
 /* Appends `len` bytes of text as a JSON string: quotes, escapes, invalid
  * UTF-8 replaced by \ufffd. Returns 0 or -1 (memory). */
 int cdc_jsonl_render_string(const char *text, size_t len,
-                            cdc_jsonl_buf_t *buf);
+                            cdc_buf_t *buf);
 
 /* What open() does once it has the path: opens `path` for appending
  * ("-" = stdout) and allocates the sink state. Returns CDC_SINK_OK, or

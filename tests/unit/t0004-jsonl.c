@@ -16,12 +16,12 @@
 #include "config.h"
 #include "unit.h"
 
-static cdc_jsonl_buf_t B;
+static cdc_buf_t B;
 
 /* Renders v (with an optional column) and returns the text. */
 static const char *render(cdc_value_t v, const cdc_column_t *col)
 {
-    cdc_jsonl_buf_reset(&B);
+    cdc_buf_reset(&B);
     CHECK_INT(cdc_jsonl_render_value(&v, col, &B), 0);
     return B.data ? B.data : "";
 }
@@ -430,13 +430,13 @@ static void test_event_lines(void)
     cdc_event_t evs[3];
     events_build(&arena, evs);
 
-    cdc_jsonl_buf_reset(&B);
+    cdc_buf_reset(&B);
     CHECK_INT(cdc_jsonl_render_event(&evs[0], &B), 0);
     CHECK_STR(B.data, UPDATE_LINE);
-    cdc_jsonl_buf_reset(&B);
+    cdc_buf_reset(&B);
     CHECK_INT(cdc_jsonl_render_event(&evs[1], &B), 0);
     CHECK_STR(B.data, DELETE_LINE);
-    cdc_jsonl_buf_reset(&B);
+    cdc_buf_reset(&B);
     CHECK_INT(cdc_jsonl_render_event(&evs[2], &B), 0);
     CHECK_STR(B.data, TOMBSTONE_LINE);
 
@@ -643,7 +643,7 @@ static void test_write_error(void)
 
 int main(void)
 {
-    cdc_jsonl_buf_init(&B);
+    cdc_buf_init(&B);
     CHECK(cdc_sink_find("jsonl") == &cdc_jsonl_sink);
     CHECK_STR(cdc_jsonl_sink.name, "jsonl");
     test_scalars();
@@ -660,6 +660,6 @@ int main(void)
     test_open_errors();
     test_open_config();
     test_write_error();
-    cdc_jsonl_buf_free(&B);
+    cdc_buf_free(&B);
     return unit_finish("t0004-jsonl");
 }
