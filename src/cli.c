@@ -9,6 +9,7 @@
 #include "lag.h"
 #include "log.h"
 #include "pipeline.h"
+#include "postgres.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -24,6 +25,7 @@ static int cmd_check(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_help(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_lag(int argc, char **argv, volatile sig_atomic_t *stop);
+static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop);
 
 static const cli_command_t commands[] = {
     {"run", "consume the pipeline's topics and apply them to its sink",
@@ -46,6 +48,14 @@ static const cli_command_t commands[] = {
      "Exit codes follow Nagios: 0 OK, 1 total lag >= --warn, 2 total lag\n"
      ">= --crit, 3 UNKNOWN (broker unreachable, bad usage or config).\n",
      cmd_lag},
+    {"migrate", "apply cdcsink's own migrations to a PostgreSQL target",
+     "cdcsink migrate -c FILE\n\n"
+     "Creates or upgrades cdcsink's tables (schema cdcsink: the tombstone\n"
+     "ledger) in the database of connection.url, under an advisory lock so\n"
+     "that concurrent replicas do not race. `run` does the same first when\n"
+     "auto.migrate=true (the default). Exit 0, 1 on failure, 2 on a bad\n"
+     "config or a sink other than postgres.\n",
+     cmd_migrate},
     {"version", "print the version and the libraries it runs on",
      "cdcsink version\n", cmd_version},
     {"help", "show help for a command", "cdcsink help [COMMAND]\n", cmd_help},
@@ -242,6 +252,28 @@ static int cmd_lag(int argc, char **argv, volatile sig_atomic_t *stop)
     cdc_lag_report_free(&report);
     cdc_config_destroy(cfg);
     return code;
+}
+
+static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+    (void)stop;
+    int code;
+    cdc_config_t *cfg = cli_load(cli_find("migrate"), argc, argv, &code);
+    if (!cfg) return code;
+    cli_setup_log(cfg);
+    if (strcmp(cdc_config_get(cfg, "sink"), "postgres") != 0) {
+        fprintf(stderr, "cdcsink migrate: sink is %s; migrations are for "
+                        "postgres\n", cdc_config_get(cfg, "sink"));
+        cdc_config_destroy(cfg);
+        return CDC_EXIT_USAGE;
+    }
+    char errstr[1024];
+    int applied = 0;
+    int rc = cdc_postgres_migrate(cfg, &applied, errstr, sizeof errstr);
+    if (rc != 0) fprintf(stderr, "cdcsink migrate: %s\n", errstr);
+    else printf("%d migration(s) applied\n", applied);
+    cdc_config_destroy(cfg);
+    return rc == 0 ? CDC_EXIT_OK : CDC_EXIT_FAILURE;
 }
 
 static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+
 #define NOPS 6
 #define NDLQ 2
 #define NRETRY 4
@@ -51,37 +53,12 @@ struct cdc_metrics {
     bool ready;
 };
 
-/* A growable text buffer; after a failed allocation it only remembers
- * that it failed, so render can check once at the end. */
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} buf_t;
-
-static void buf_put(buf_t *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_printf(buf_t *b, const char *fmt, ...)
+/* Every line is a handful of short pieces; 512 bytes fits any of them but
+ * a long topic name, which takes the slow path. */
+static void buf_printf(cdc_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void buf_printf(buf_t *b, const char *fmt, ...)
+static void buf_printf(cdc_buf_t *b, const char *fmt, ...)
 {
     char small[512];
     va_list ap;
@@ -89,34 +66,29 @@ static void buf_printf(buf_t *b, const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0) {
-        b->oom = true;
+        b->failed = true;
         return;
     }
     if ((size_t)n < sizeof small) {
-        buf_put(b, small, (size_t)n);
+        cdc_buf_append(b, small, (size_t)n);
         return;
     }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->oom = true;
-        return;
-    }
+    if (!cdc_buf_reserve(b, (size_t)n)) return;
     va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    buf_put(b, big, (size_t)n);
-    free(big);
+    b->len += (size_t)n;
 }
 
 /* A label value as the exposition format wants it: \ " and newline
  * escaped, everything else verbatim (UTF-8 passes through). */
-static void buf_label_value(buf_t *b, const char *s)
+static void buf_label_value(cdc_buf_t *b, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\\') buf_put(b, "\\\\", 2);
-        else if (*s == '"') buf_put(b, "\\\"", 2);
-        else if (*s == '\n') buf_put(b, "\\n", 2);
-        else buf_put(b, s, 1);
+        if (*s == '\\') cdc_buf_puts(b, "\\\\");
+        else if (*s == '"') cdc_buf_puts(b, "\\\"");
+        else if (*s == '\n') cdc_buf_puts(b, "\\n");
+        else cdc_buf_putc(b, *s);
     }
 }
 
@@ -132,10 +104,20 @@ static void fmt_double(char *out, size_t size, double v)
         snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
+    int prec = 1;
+    for (; prec < 17; prec++) {
         snprintf(out, size, "%.*g", prec, v);
-        if (strtod(out, NULL) == v) return;
+        if (strtod(out, NULL) == v) break;
     }
+    /* %g switches to an exponent once the integer digits exceed the
+     * precision ("1e+01" for 10); print whole numbers of seconds or
+     * counts out in full. */
+    double mag = fabs(v);
+    if (mag >= 1 && mag < 1e15) {
+        int digits = (int)floor(log10(mag)) + 1;
+        if (digits > prec) prec = digits;
+    }
+    snprintf(out, size, "%.*g", prec, v);
 }
 
 static int64_t clock_realtime_ms(void)
@@ -215,18 +197,19 @@ cdc_metrics_t *cdc_metrics_new(const char *pipeline, const char *sink)
 {
     cdc_metrics_t *m = calloc(1, sizeof *m);
     if (!m) return NULL;
-    buf_t b = {0};
-    buf_put(&b, "pipeline=\"", 10);
+    cdc_buf_t b;
+    cdc_buf_init(&b);
+    cdc_buf_puts(&b, "pipeline=\"");
     buf_label_value(&b, pipeline ? pipeline : "");
-    buf_put(&b, "\",sink=\"", 8);
+    cdc_buf_puts(&b, "\",sink=\"");
     buf_label_value(&b, sink ? sink : "");
-    buf_put(&b, "\"", 1);
-    if (b.oom || pthread_mutex_init(&m->lock, NULL) != 0) {
-        free(b.p);
+    cdc_buf_putc(&b, '"');
+    if (b.failed || pthread_mutex_init(&m->lock, NULL) != 0) {
+        cdc_buf_free(&b);
         free(m);
         return NULL;
     }
-    m->labels = b.p;
+    m->labels = b.data;
     m->clock = clock_realtime_ms;
     return m;
 }
@@ -376,7 +359,7 @@ static part_t **parts_sorted(cdc_metrics_t *m)
     return v;
 }
 
-static void family(buf_t *b, const char *name, const char *type,
+static void family(cdc_buf_t *b, const char *name, const char *type,
                    const char *help)
 {
     buf_printf(b, "# HELP cdcsink_%s %s\n# TYPE cdcsink_%s %s\n", name, help,
@@ -384,25 +367,25 @@ static void family(buf_t *b, const char *name, const char *type,
 }
 
 /* name{pipeline=..,sink=..,topic=..,partition=..[,extra="value"]} */
-static void sample_start(buf_t *b, const cdc_metrics_t *m, const char *name,
+static void sample_start(cdc_buf_t *b, const cdc_metrics_t *m, const char *name,
                          const part_t *p, const char *extra,
                          const char *value)
 {
     buf_printf(b, "cdcsink_%s{%s", name, m->labels);
     if (p) {
-        buf_put(b, ",topic=\"", 8);
+        cdc_buf_puts(b, ",topic=\"");
         buf_label_value(b, p->topic);
         buf_printf(b, "\",partition=\"%" PRId32 "\"", p->partition);
     }
     if (extra) {
         buf_printf(b, ",%s=\"", extra);
         buf_label_value(b, value);
-        buf_put(b, "\"", 1);
+        cdc_buf_putc(b, '"');
     }
-    buf_put(b, "} ", 2);
+    cdc_buf_puts(b, "} ");
 }
 
-static void sample_u64(buf_t *b, const cdc_metrics_t *m, const char *name,
+static void sample_u64(cdc_buf_t *b, const cdc_metrics_t *m, const char *name,
                        const part_t *p, const char *extra, const char *value,
                        uint64_t v)
 {
@@ -410,7 +393,7 @@ static void sample_u64(buf_t *b, const cdc_metrics_t *m, const char *name,
     buf_printf(b, "%" PRIu64 "\n", v);
 }
 
-static void render_counters(buf_t *b, const cdc_metrics_t *m, part_t **v)
+static void render_counters(cdc_buf_t *b, const cdc_metrics_t *m, part_t **v)
 {
     size_t n = m->used;
     family(b, "records_consumed_total", "counter",
@@ -449,7 +432,7 @@ static void render_counters(buf_t *b, const cdc_metrics_t *m, part_t **v)
                    m->retries[c]);
 }
 
-static void render_gauges(buf_t *b, const cdc_metrics_t *m, part_t **v)
+static void render_gauges(cdc_buf_t *b, const cdc_metrics_t *m, part_t **v)
 {
     family(b, "consumer_lag", "gauge",
            "Messages behind: end offset minus committed offset, per "
@@ -475,7 +458,7 @@ static void render_gauges(buf_t *b, const cdc_metrics_t *m, part_t **v)
     }
 }
 
-static void render_histogram(buf_t *b, const cdc_metrics_t *m)
+static void render_histogram(cdc_buf_t *b, const cdc_metrics_t *m)
 {
     const char *name = "batch_duration_seconds";
     family(b, name, "histogram",
@@ -495,7 +478,7 @@ static void render_histogram(buf_t *b, const cdc_metrics_t *m)
                m->count);
 }
 
-static void render_state(buf_t *b, const cdc_metrics_t *m)
+static void render_state(cdc_buf_t *b, const cdc_metrics_t *m)
 {
     family(b, "up", "gauge", "1 while the cdcsink process runs.");
     buf_printf(b, "cdcsink_up{%s} 1\n", m->labels);
@@ -506,7 +489,8 @@ static void render_state(buf_t *b, const cdc_metrics_t *m)
 
 int cdc_metrics_render(cdc_metrics_t *m, char **out, size_t *len)
 {
-    buf_t b = {0};
+    cdc_buf_t b;
+    cdc_buf_init(&b);
     pthread_mutex_lock(&m->lock);
     part_t **v = parts_sorted(m);
     if (v) {
@@ -517,11 +501,11 @@ int cdc_metrics_render(cdc_metrics_t *m, char **out, size_t *len)
     }
     pthread_mutex_unlock(&m->lock);
     free(v);
-    if (!v || b.oom || !b.p) {
-        free(b.p);
+    if (!v || b.failed || !b.data) {
+        cdc_buf_free(&b);
         return -1;
     }
-    *out = b.p;
+    *out = b.data;
     *len = b.len;
     return 0;
 }

@@ -4,9 +4,11 @@
 
 /* Each sink folder defines one of these; adding a sink is one line here. */
 extern const cdc_sink_ops_t cdc_jsonl_sink;
+extern const cdc_sink_ops_t cdc_postgres_sink;
 
 static const cdc_sink_ops_t *const sinks[] = {
     &cdc_jsonl_sink,
+    &cdc_postgres_sink,
 };
 
 const cdc_sink_ops_t *cdc_sink_find(const char *name)

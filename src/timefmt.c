@@ -18,7 +18,7 @@ int64_t cdc_timefmt_floor_mod(int64_t a, int64_t b)
 /* Howard Hinnant's days_from_civil inverse ("civil_from_days"), written so
  * that no int64 input can overflow: the shift of the epoch to 0000-03-01 is
  * applied to the remainder, not to `days`. */
-static void civil_from_days(int64_t days, int64_t *year, unsigned *month,
+void cdc_timefmt_civil(int64_t days, int64_t *year, unsigned *month,
                             unsigned *day)
 {
     int64_t era = cdc_timefmt_floor_div(days, 146097);
@@ -38,7 +38,7 @@ size_t cdc_timefmt_date(char *out, size_t cap, int64_t days)
 {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    cdc_timefmt_civil(days, &y, &m, &d);
     int n;
     if (y >= 0 && y <= 9999)
         n = snprintf(out, cap, "%04" PRId64 "-%02u-%02u", y, m, d);

@@ -13,6 +13,10 @@
 int64_t cdc_timefmt_floor_div(int64_t a, int64_t b);
 int64_t cdc_timefmt_floor_mod(int64_t a, int64_t b);
 
+/* Year (0 = 1 BC), month 1..12, day 1..31 of days since 1970-01-01. */
+void cdc_timefmt_civil(int64_t days, int64_t *year, unsigned *month,
+                       unsigned *day);
+
 /* YYYY-MM-DD for days since 1970-01-01; years outside 0000..9999 in ISO
  * 8601's expanded form (+10000-01-01, -0001-12-31). Returns the length. */
 size_t cdc_timefmt_date(char *out, size_t cap, int64_t days);

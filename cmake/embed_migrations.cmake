@@ -1,0 +1,20 @@
+# Turns migrations/NNNN_name.sql into a C table, so the binary carries its
+# own schema changes (cdcsink migrate needs no files at run time).
+# Usage: cmake -DSRC_DIR=... -DOUT=... -P embed_migrations.cmake
+file(GLOB files "${SRC_DIR}/[0-9][0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "")
+set(entries "")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  string(SUBSTRING ${name} 0 4 version)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char migration_${i}[] = {${bytes} 0};\n")
+  math(EXPR version_number "1${version} - 10000")
+  string(APPEND entries "    {${version_number}, \"${name}\", migration_${i}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+file(WRITE ${OUT}.tmp "/* Generated from migrations/ by cmake/embed_migrations.cmake. */\n#include \"pg_migrate.h\"\n\n${body}\nconst cdc_pg_migration_t cdc_pg_migrations[] = {\n${entries}    {0, NULL, NULL},\n};\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

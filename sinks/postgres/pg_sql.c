@@ -1,0 +1,237 @@
+#include "pg_sql.h"
+
+#include <stdio.h>
+
+void cdc_pg_sql_quote_ident(cdc_buf_t *out, const char *name)
+{
+    cdc_buf_putc(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') cdc_buf_putc(out, '"');
+        cdc_buf_putc(out, *p);
+    }
+    cdc_buf_putc(out, '"');
+}
+
+static void put_param(cdc_buf_t *sql, size_t n)
+{
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "$%zu", n);
+    cdc_buf_puts(sql, tmp);
+}
+
+/* WITH v AS (unnest of the parameters), t AS (v cast to column types) */
+static void put_input(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                      const int *cols, size_t n, bool with_position)
+{
+    size_t nparams = n + (with_position ? 1 : 0);
+    cdc_buf_puts(sql, "WITH v AS (SELECT * FROM unnest(");
+    for (size_t i = 0; i < nparams; i++) {
+        if (i) cdc_buf_puts(sql, ", ");
+        put_param(sql, i + 1);
+        cdc_buf_puts(sql, "::text[]");
+    }
+    cdc_buf_puts(sql, ") WITH ORDINALITY AS v(");
+    for (size_t i = 0; i < nparams; i++) {
+        char tmp[24];
+        snprintf(tmp, sizeof tmp, "c%zu, ", i);
+        cdc_buf_puts(sql, tmp);
+    }
+    cdc_buf_puts(sql, "ord)), t AS (SELECT v.ord");
+    for (size_t i = 0; i < n; i++) {
+        char tmp[40];
+        snprintf(tmp, sizeof tmp, ", v.c%zu::", i);
+        cdc_buf_puts(sql, tmp);
+        cdc_buf_puts(sql, t->columns[cols[i]].type);
+        snprintf(tmp, sizeof tmp, " AS c%zu", i);
+        cdc_buf_puts(sql, tmp);
+    }
+    if (with_position) {
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, ", v.c%zu::bigint AS pos", n);
+        cdc_buf_puts(sql, tmp);
+    }
+    cdc_buf_puts(sql, " FROM v)");
+}
+
+/* Where in `cols` the primary key column `pk` is (it is always there). */
+static size_t pk_slot(const int *cols, size_t n, int pk)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cols[i] == pk) return i;
+    return 0;
+}
+
+/* ARRAY[t.c0::text, ...]: the key as the ledger stores it. */
+static void put_ledger_key(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                           const int *cols, size_t n, const char *alias)
+{
+    cdc_buf_puts(sql, "ARRAY[");
+    for (size_t k = 0; k < t->npk; k++) {
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, "%s%s.c%zu::text", k ? ", " : "", alias,
+                 pk_slot(cols, n, t->pk[k]));
+        cdc_buf_puts(sql, tmp);
+    }
+    cdc_buf_putc(sql, ']');
+}
+
+/* t.cK = alias."pk" AND ... */
+static void put_pk_match(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                         const int *cols, size_t n, const char *alias)
+{
+    for (size_t k = 0; k < t->npk; k++) {
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, "%st.c%zu = %s.", k ? " AND " : "",
+                 pk_slot(cols, n, t->pk[k]), alias);
+        cdc_buf_puts(sql, tmp);
+        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
+    }
+}
+
+static void put_column_list(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                            const int *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i) cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, t->columns[cols[i]].name);
+    }
+}
+
+static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                         const int *cols, size_t n, bool soft_delete,
+                         bool ledger)
+{
+    const char *pos = t->columns[t->position_column].name;
+    const char *del = t->deleted_column >= 0 ? t->columns[t->deleted_column].name : NULL;
+    const char *flag = soft_delete ? "true" : "false";
+    put_input(sql, t, cols, n, true);
+    cdc_buf_puts(sql, ", ins AS (INSERT INTO ");
+    cdc_buf_puts(sql, t->qualified);
+    cdc_buf_puts(sql, " AS target (");
+    put_column_list(sql, t, cols, n);
+    cdc_buf_puts(sql, ", ");
+    cdc_pg_sql_quote_ident(sql, pos);
+    if (del) {
+        cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, del);
+    }
+    cdc_buf_puts(sql, ") SELECT ");
+    for (size_t i = 0; i < n; i++) {
+        char tmp[32];
+        snprintf(tmp, sizeof tmp, "t.c%zu, ", i);
+        cdc_buf_puts(sql, tmp);
+    }
+    cdc_buf_puts(sql, "t.pos");
+    if (del) {
+        cdc_buf_puts(sql, ", ");
+        cdc_buf_puts(sql, flag);
+    }
+    cdc_buf_puts(sql, " FROM t");
+    if (ledger) {
+        /* A row deleted at a newer position must not come back. */
+        cdc_buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM cdcsink.tombstones tb"
+                          " WHERE tb.target_table = ");
+        put_param(sql, n + 2);
+        cdc_buf_puts(sql, " AND tb.key = ");
+        put_ledger_key(sql, t, cols, n, "t");
+        cdc_buf_puts(sql, " AND tb.position >= t.pos)");
+    }
+    cdc_buf_puts(sql, " ON CONFLICT (");
+    for (size_t k = 0; k < t->npk; k++) {
+        if (k) cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
+    }
+    cdc_buf_puts(sql, ") DO UPDATE SET ");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " = EXCLUDED.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    if (del) {
+        cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, del);
+        cdc_buf_puts(sql, " = ");
+        cdc_buf_puts(sql, flag);
+    }
+    /* A soft delete keeps the row's values: its image may hold only the
+     * key (REPLICA IDENTITY DEFAULT). */
+    for (size_t i = 0; i < n && !soft_delete; i++) {
+        cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, t->columns[cols[i]].name);
+        cdc_buf_puts(sql, " = EXCLUDED.");
+        cdc_pg_sql_quote_ident(sql, t->columns[cols[i]].name);
+    }
+    cdc_buf_puts(sql, " WHERE target.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " < EXCLUDED.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " RETURNING ");
+    for (size_t k = 0; k < t->npk; k++) {
+        if (k) cdc_buf_puts(sql, ", ");
+        cdc_buf_puts(sql, "target.");
+        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
+    }
+    cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN ins ON ");
+    put_pk_match(sql, t, cols, n, "ins");
+}
+
+static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                              const int *cols, size_t n)
+{
+    const char *pos = t->columns[t->position_column].name;
+    put_input(sql, t, cols, n, true);
+    cdc_buf_puts(sql, ", del AS (DELETE FROM ");
+    cdc_buf_puts(sql, t->qualified);
+    cdc_buf_puts(sql, " AS target USING t WHERE ");
+    put_pk_match(sql, t, cols, n, "target");
+    cdc_buf_puts(sql, " AND target.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " < t.pos RETURNING 1), tomb AS (INSERT INTO "
+                      "cdcsink.tombstones AS tb (target_table, key, position, "
+                      "deleted_at) SELECT ");
+    put_param(sql, n + 2);
+    cdc_buf_puts(sql, ", ");
+    put_ledger_key(sql, t, cols, n, "t");
+    cdc_buf_puts(sql, ", t.pos, now() FROM t ON CONFLICT (target_table, key) "
+                      "DO UPDATE SET position = EXCLUDED.position, deleted_at = "
+                      "EXCLUDED.deleted_at WHERE tb.position < EXCLUDED.position "
+                      "RETURNING tb.key) SELECT t.ord FROM t JOIN tomb ON tomb.key = ");
+    put_ledger_key(sql, t, cols, n, "t");
+    /* Applied unless the row holds something newer than the delete (the
+     * CTEs' changes are not visible here: this sees the row as it was). */
+    cdc_buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM ");
+    cdc_buf_puts(sql, t->qualified);
+    cdc_buf_puts(sql, " AS target WHERE ");
+    put_pk_match(sql, t, cols, n, "target");
+    cdc_buf_puts(sql, " AND target.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " >= t.pos)");
+}
+
+static void build_key_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                             const int *cols, size_t n)
+{
+    put_input(sql, t, cols, n, false);
+    cdc_buf_puts(sql, ", del AS (DELETE FROM ");
+    cdc_buf_puts(sql, t->qualified);
+    cdc_buf_puts(sql, " AS target USING t WHERE ");
+    put_pk_match(sql, t, cols, n, "target");
+    cdc_buf_puts(sql, " RETURNING ");
+    for (size_t k = 0; k < t->npk; k++) {
+        if (k) cdc_buf_puts(sql, ", ");
+        cdc_buf_puts(sql, "target.");
+        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
+    }
+    cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN del ON ");
+    put_pk_match(sql, t, cols, n, "del");
+}
+
+void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                      cdc_pg_action_t action, const int *cols, size_t n,
+                      bool ledger)
+{
+    switch (action) {
+    case CDC_PG_UPSERT: build_upsert(sql, t, cols, n, false, ledger); break;
+    case CDC_PG_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false); break;
+    case CDC_PG_HARD_DELETE: build_hard_delete(sql, t, cols, n); break;
+    case CDC_PG_KEY_DELETE: build_key_delete(sql, t, cols, n); break;
+    }
+}

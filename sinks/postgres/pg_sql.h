@@ -1,0 +1,52 @@
+/* pg_sql — the statements the PostgreSQL sink runs, as text.
+ *
+ * One statement writes one group of rows (same table, same action, same
+ * column set) in one round trip: every column is a text[] parameter,
+ * unnest()ed WITH ORDINALITY, cast to the column's catalog type, and the
+ * statement returns the ordinals of the rows it really changed, so the
+ * caller can tell applied from stale. Identifiers come from the catalog or
+ * the configuration and are always quoted; values are only parameters. */
+#ifndef CDC_PG_SQL_H
+#define CDC_PG_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct cdc_pg_column {
+    char *name;
+    char *type;     /* format_type(): a valid SQL type expression */
+    bool not_null;
+    bool has_default;
+} cdc_pg_column_t;
+
+typedef struct cdc_pg_table {
+    char *schema;
+    char *name;
+    char *qualified;        /* "schema"."name", quoted */
+    cdc_pg_column_t *columns;
+    size_t ncolumns;
+    int *pk;                /* indexes into columns */
+    size_t npk;
+    int position_column;    /* index, or -1 */
+    int deleted_column;     /* index, or -1 */
+} cdc_pg_table_t;
+
+typedef enum cdc_pg_action {
+    CDC_PG_UPSERT,       /* insert or update if newer; clears deleted */
+    CDC_PG_SOFT_DELETE,  /* flag deleted and advance the position */
+    CDC_PG_HARD_DELETE,  /* delete if older, record in the ledger */
+    CDC_PG_KEY_DELETE    /* tombstone with delete.on.tombstone: unguarded */
+} cdc_pg_action_t;
+
+/* Parameters: $1..$n are the text[] of `columns` (for deletes: the primary
+ * key columns), $n+1 the positions (text[] of bigint; absent for
+ * KEY_DELETE), then the ledger's table name (text) when `ledger`. */
+void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *table,
+                      cdc_pg_action_t action, const int *columns,
+                      size_t ncolumns, bool ledger);
+
+void cdc_pg_sql_quote_ident(cdc_buf_t *out, const char *name);
+
+#endif

@@ -1,0 +1,272 @@
+#include "pg_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "errstr.h"
+
+static const char *const catalog_sql =
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+    "a.atthasdef, COALESCE(a.attnum = ANY(i.indkey), false) "
+    "FROM pg_attribute a "
+    "JOIN pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p') "
+    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+
+cdc_pg_status_t cdc_pg_classify(PGconn *conn, const PGresult *res)
+{
+    if (PQstatus(conn) == CONNECTION_BAD) return CDC_PG_RETRY;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state) return CDC_PG_RETRY; /* no answer at all: the connection */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+        strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+        strcmp(state, "57P01") == 0 || strcmp(state, "57P02") == 0 ||
+        strcmp(state, "57P03") == 0 || strcmp(state, "55P03") == 0)
+        return CDC_PG_RETRY;
+    return CDC_PG_FATAL;
+}
+
+static int pg_error(char *errstr, size_t errstr_size, const char *what,
+                    PGconn *conn, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    return cdc_errstr_set(errstr, errstr_size, "%s: %s%s%s", what,
+                          state ? "SQLSTATE " : "", state ? state : "",
+                          msg ? msg : PQerrorMessage(conn));
+}
+
+void cdc_pg_table_free(cdc_pg_table_t *t)
+{
+    if (!t) return;
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        free(t->columns[i].name);
+        free(t->columns[i].type);
+    }
+    free(t->columns);
+    free(t->pk);
+    free(t->schema);
+    free(t->name);
+    free(t->qualified);
+    free(t);
+}
+
+int cdc_pg_table_find(const cdc_pg_table_t *t, const char *name)
+{
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (strcmp(t->columns[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+static char *qualified_name(const char *schema, const char *name)
+{
+    cdc_buf_t b;
+    cdc_buf_init(&b);
+    cdc_pg_sql_quote_ident(&b, schema);
+    cdc_buf_putc(&b, '.');
+    cdc_pg_sql_quote_ident(&b, name);
+    return b.data;
+}
+
+static cdc_pg_table_t *table_from_result(const PGresult *res,
+                                         const char *schema, const char *name)
+{
+    cdc_pg_table_t *t = calloc(1, sizeof *t);
+    int rows = PQntuples(res);
+    t->schema = strdup(schema);
+    t->name = strdup(name);
+    t->qualified = qualified_name(schema, name);
+    t->columns = calloc((size_t)rows + 1, sizeof *t->columns);
+    t->pk = calloc((size_t)rows + 1, sizeof *t->pk);
+    t->ncolumns = (size_t)rows;
+    for (int r = 0; r < rows; r++) {
+        cdc_pg_column_t *c = &t->columns[r];
+        c->name = strdup(PQgetvalue(res, r, 0));
+        c->type = strdup(PQgetvalue(res, r, 1));
+        c->not_null = PQgetvalue(res, r, 2)[0] == 't';
+        c->has_default = PQgetvalue(res, r, 3)[0] == 't';
+        if (PQgetvalue(res, r, 4)[0] == 't') t->pk[t->npk++] = r;
+    }
+    return t;
+}
+
+cdc_pg_status_t cdc_pg_table_load(PGconn *conn, const char *schema,
+                                  const char *name,
+                                  const cdc_pg_table_options_t *o,
+                                  cdc_pg_table_t **out, char *errstr,
+                                  size_t errstr_size)
+{
+    const char *params[2] = {schema, name};
+    PGresult *res = PQexecParams(conn, catalog_sql, 2, NULL, params, NULL,
+                                 NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        cdc_pg_status_t s = cdc_pg_classify(conn, res);
+        pg_error(errstr, errstr_size, "reading the catalog", conn, res);
+        PQclear(res);
+        return s;
+    }
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        cdc_errstr_set(errstr, errstr_size,
+                       "table \"%s\".\"%s\" does not exist (create it, or set "
+                       "auto.create=true)", schema, name);
+        return CDC_PG_MISSING;
+    }
+    cdc_pg_table_t *t = table_from_result(res, schema, name);
+    PQclear(res);
+    t->position_column = cdc_pg_table_find(t, o->position_column);
+    t->deleted_column = cdc_pg_table_find(t, o->deleted_column);
+    if (t->npk == 0 || t->position_column < 0) {
+        cdc_errstr_set(errstr, errstr_size,
+                       t->npk == 0
+                           ? "table %s has no primary key: cdcsink upserts by it"
+                           : "table %s has no column \"%s\" (position.column): "
+                             "add it as bigint, or let auto.create make the table",
+                       t->qualified, o->position_column);
+        cdc_pg_table_free(t);
+        return CDC_PG_FATAL;
+    }
+    *out = t;
+    return CDC_PG_OK;
+}
+
+void cdc_pg_table_type_for(const cdc_column_t *c, cdc_buf_t *out)
+{
+    char tmp[64];
+    switch (c->type) {
+    case CDC_TYPE_BOOLEAN: cdc_buf_puts(out, "boolean"); break;
+    case CDC_TYPE_INT16: cdc_buf_puts(out, "smallint"); break;
+    case CDC_TYPE_INT32: cdc_buf_puts(out, "integer"); break;
+    case CDC_TYPE_INT64: cdc_buf_puts(out, "bigint"); break;
+    case CDC_TYPE_FLOAT32: cdc_buf_puts(out, "real"); break;
+    case CDC_TYPE_FLOAT64: cdc_buf_puts(out, "double precision"); break;
+    case CDC_TYPE_BYTES: cdc_buf_puts(out, "bytea"); break;
+    case CDC_TYPE_DECIMAL:
+        if (c->precision > 0 && c->scale >= 0) {
+            snprintf(tmp, sizeof tmp, "numeric(%d,%d)", c->precision, c->scale);
+            cdc_buf_puts(out, tmp);
+        } else {
+            cdc_buf_puts(out, "numeric");
+        }
+        break;
+    case CDC_TYPE_DATE: cdc_buf_puts(out, "date"); break;
+    case CDC_TYPE_TIME_MILLIS: cdc_buf_puts(out, "time(3)"); break;
+    case CDC_TYPE_TIME_MICROS:
+    case CDC_TYPE_TIME_NANOS: cdc_buf_puts(out, "time"); break;
+    case CDC_TYPE_TIMESTAMP_MILLIS: cdc_buf_puts(out, "timestamp(3)"); break;
+    case CDC_TYPE_TIMESTAMP_MICROS:
+    case CDC_TYPE_TIMESTAMP_NANOS: cdc_buf_puts(out, "timestamp"); break;
+    case CDC_TYPE_ZONED_TIMESTAMP: cdc_buf_puts(out, "timestamptz"); break;
+    case CDC_TYPE_ZONED_TIME: cdc_buf_puts(out, "timetz"); break;
+    case CDC_TYPE_INTERVAL_MICROS:
+    case CDC_TYPE_INTERVAL_STRING: cdc_buf_puts(out, "interval"); break;
+    case CDC_TYPE_UUID: cdc_buf_puts(out, "uuid"); break;
+    case CDC_TYPE_JSON: cdc_buf_puts(out, "jsonb"); break;
+    case CDC_TYPE_XML: cdc_buf_puts(out, "xml"); break;
+    case CDC_TYPE_BITS: cdc_buf_puts(out, "bit varying"); break;
+    case CDC_TYPE_ARRAY: {
+        cdc_column_t element = {.type = c->element_type};
+        cdc_pg_table_type_for(&element, out);
+        cdc_buf_puts(out, "[]");
+        break;
+    }
+    case CDC_TYPE_MAP:
+    case CDC_TYPE_RECORD: cdc_buf_puts(out, "jsonb"); break;
+    default: cdc_buf_puts(out, "text"); /* string, enum */
+    }
+}
+
+static bool is_pk_field(const cdc_pg_table_options_t *o, const cdc_event_t *ev,
+                        const char *name)
+{
+    if (o->pk_fields) {
+        for (const char *const *f = o->pk_fields; *f; f++)
+            if (strcmp(*f, name) == 0) return true;
+        return false;
+    }
+    return ev->key_schema && cdc_row_schema_find(ev->key_schema, name) >= 0;
+}
+
+static cdc_pg_status_t run_ddl(PGconn *conn, const char *sql, const char *what,
+                               char *errstr, size_t errstr_size)
+{
+    PGresult *res = PQexec(conn, sql);
+    cdc_pg_status_t s = CDC_PG_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        s = cdc_pg_classify(conn, res);
+        pg_error(errstr, errstr_size, what, conn, res);
+    }
+    PQclear(res);
+    return s;
+}
+
+cdc_pg_status_t cdc_pg_table_create(PGconn *conn, const char *schema,
+                                    const char *name,
+                                    const cdc_pg_table_options_t *o,
+                                    const cdc_event_t *ev, char *errstr,
+                                    size_t errstr_size)
+{
+    const cdc_row_schema_t *row = ev->row_schema;
+    if (!row) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "cannot create %s.%s from a record without a value "
+                       "schema", schema, name);
+        return CDC_PG_FATAL;
+    }
+    cdc_buf_t sql;
+    cdc_buf_init(&sql);
+    cdc_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+    cdc_pg_sql_quote_ident(&sql, schema);
+    cdc_buf_puts(&sql, "; CREATE TABLE IF NOT EXISTS ");
+    char *qualified = qualified_name(schema, name);
+    cdc_buf_puts(&sql, qualified);
+    cdc_buf_puts(&sql, " (");
+    size_t npk = 0;
+    for (size_t i = 0; i < row->ncolumns; i++) {
+        const cdc_column_t *c = &row->columns[i];
+        cdc_pg_sql_quote_ident(&sql, c->name);
+        cdc_buf_putc(&sql, ' ');
+        cdc_pg_table_type_for(c, &sql);
+        cdc_buf_puts(&sql, ", ");
+        npk += is_pk_field(o, ev, c->name);
+    }
+    cdc_pg_sql_quote_ident(&sql, o->position_column);
+    cdc_buf_puts(&sql, " bigint NOT NULL, ");
+    cdc_pg_sql_quote_ident(&sql, o->deleted_column);
+    cdc_buf_puts(&sql, " boolean NOT NULL DEFAULT false, PRIMARY KEY (");
+    for (size_t i = 0, k = 0; i < row->ncolumns; i++) {
+        if (!is_pk_field(o, ev, row->columns[i].name)) continue;
+        if (k++) cdc_buf_puts(&sql, ", ");
+        cdc_pg_sql_quote_ident(&sql, row->columns[i].name);
+    }
+    cdc_buf_puts(&sql, "))");
+    cdc_pg_status_t s = CDC_PG_FATAL;
+    if (npk == 0)
+        cdc_errstr_set(errstr, errstr_size,
+                       "cannot create %s: no primary key (the record has no "
+                       "key and pk.fields is not set)", qualified);
+    else
+        s = run_ddl(conn, sql.data, qualified, errstr, errstr_size);
+    free(qualified);
+    cdc_buf_free(&sql);
+    return s;
+}
+
+cdc_pg_status_t cdc_pg_table_add_column(PGconn *conn, const cdc_pg_table_t *t,
+                                        const cdc_column_t *c, char *errstr,
+                                        size_t errstr_size)
+{
+    cdc_buf_t sql;
+    cdc_buf_init(&sql);
+    cdc_buf_puts(&sql, "ALTER TABLE ");
+    cdc_buf_puts(&sql, t->qualified);
+    cdc_buf_puts(&sql, " ADD COLUMN IF NOT EXISTS ");
+    cdc_pg_sql_quote_ident(&sql, c->name);
+    cdc_buf_putc(&sql, ' ');
+    cdc_pg_table_type_for(c, &sql);
+    cdc_pg_status_t s = run_ddl(conn, sql.data, t->qualified, errstr, errstr_size);
+    cdc_buf_free(&sql);
+    return s;
+}

@@ -1,0 +1,24 @@
+/* postgres — the PostgreSQL sink: an analytics replica kept in step.
+ *
+ * Each batch is one transaction. Changes collapse to one per key (the
+ * highest position), are grouped by table, action and column set, and each
+ * group is one guarded statement (sinks/postgres/pg_sql.h): an upsert only
+ * overwrites a row whose stored position is older, a hard delete leaves a
+ * tombstone in cdcsink.tombstones so an older insert cannot resurrect it.
+ * A value the database rejects (SQLSTATE class 22/23) is isolated by
+ * replaying the batch row by row in savepoints; only that record is
+ * rejected. sinks/postgres/README.md documents keys, type mapping and the
+ * guard. */
+#ifndef CDC_POSTGRES_H
+#define CDC_POSTGRES_H
+
+#include "sink.h"
+
+extern const cdc_sink_ops_t cdc_postgres_sink;
+
+/* `cdcsink migrate`: applies cdcsink's migrations to the target of cfg.
+ * 0, or -1 with errstr. */
+int cdc_postgres_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
+                         size_t errstr_size);
+
+#endif

@@ -1,0 +1,96 @@
+#include "collapse.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* The key's identity is its Avro bytes after the 5-byte framing header:
+ * equal keys encode equally whatever the schema id. */
+static void key_bytes(const cdc_event_t *ev, const uint8_t **p, size_t *len)
+{
+    if (ev->raw_key && ev->raw_key_len >= 5) {
+        *p = (const uint8_t *)ev->raw_key + 5;
+        *len = ev->raw_key_len - 5;
+    } else {
+        *p = ev->raw_key;
+        *len = ev->raw_key ? ev->raw_key_len : 0;
+    }
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static uint64_t event_hash(const cdc_event_t *ev, const char *group)
+{
+    const uint8_t *k;
+    size_t len;
+    key_bytes(ev, &k, &len);
+    uint64_t h = fnv1a(UINT64_C(14695981039346656037), group, strlen(group) + 1);
+    return fnv1a(h, k, len);
+}
+
+static int same_key(const cdc_event_t *a, const char *ga, const cdc_event_t *b,
+                    const char *gb)
+{
+    const uint8_t *ka, *kb;
+    size_t la, lb;
+    key_bytes(a, &ka, &la);
+    key_bytes(b, &kb, &lb);
+    return la == lb && strcmp(ga, gb) == 0 && (la == 0 || memcmp(ka, kb, la) == 0);
+}
+
+/* Does `next` (arriving later) replace `current` for their key? */
+static int supersedes(const cdc_event_t *next, const cdc_event_t *current)
+{
+    if (next->op == CDC_OP_TOMBSTONE || current->op == CDC_OP_TOMBSTONE)
+        return 1; /* arrival order */
+    if (!next->has_position || !current->has_position) return 1;
+    return next->position >= current->position; /* ties: the redelivery */
+}
+
+long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
+                  size_t count, size_t *winner_of, cdc_arena_t *arena)
+{
+    size_t slots = 16;
+    while (slots < count * 2) slots *= 2;
+    size_t *table = cdc_arena_alloc(arena, slots * sizeof *table);
+    if (!table) return -1;
+    for (size_t i = 0; i < slots; i++) table[i] = SIZE_MAX;
+    long winners = 0;
+    for (size_t i = 0; i < count; i++) {
+        winner_of[i] = i;
+        if (!events[i]->raw_key) { /* keyless records cannot collapse */
+            winners++;
+            continue;
+        }
+        size_t s = (size_t)event_hash(events[i], groups[i]) & (slots - 1);
+        while (table[s] != SIZE_MAX &&
+               !same_key(events[table[s]], groups[table[s]], events[i], groups[i]))
+            s = (s + 1) & (slots - 1);
+        if (table[s] == SIZE_MAX) {
+            table[s] = i;
+            winners++;
+            continue;
+        }
+        size_t current = table[s];
+        if (supersedes(events[i], events[current])) {
+            winner_of[current] = i;
+            table[s] = i;
+        } else {
+            winner_of[i] = current;
+        }
+    }
+    /* Point every loser at its key's final winner. */
+    for (size_t i = 0; i < count; i++) {
+        size_t w = winner_of[i];
+        while (winner_of[w] != w) w = winner_of[w];
+        winner_of[i] = w;
+    }
+    return winners;
+}

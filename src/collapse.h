@@ -1,0 +1,24 @@
+/* collapse — one change per key per batch, the newest by position.
+ *
+ * DESIGN.md §2: inside a batch, changes to the same key collapse to the one
+ * with the highest source position — by position, never by arrival — so
+ * update → delete → update ends with the row present. A Kafka tombstone has
+ * no position; it is ordered by arrival against the others of its key (it
+ * follows its delete in the partition). The superseded changes are stale:
+ * something newer for their key is applied in the same batch. */
+#ifndef CDC_COLLAPSE_H
+#define CDC_COLLAPSE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "event.h"
+
+/* groups[i] names where events[i] goes (e.g. its target table): the same
+ * key in two tables is two keys. On return winner_of[i] is i for a winning
+ * event, or the index of the event that supersedes it. Returns the number
+ * of winners, or -1 when out of memory. */
+long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
+                  size_t count, size_t *winner_of, cdc_arena_t *arena);
+
+#endif

@@ -1,0 +1,75 @@
+#include "route.h"
+
+#include <string.h>
+
+#include "errstr.h"
+
+typedef enum route_var {
+    ROUTE_TOPIC,
+    ROUTE_DB,
+    ROUTE_SCHEMA,
+    ROUTE_TABLE,
+    ROUTE_UNKNOWN
+} route_var_t;
+
+static const char *const route_names[] = {"topic", "source.db",
+                                          "source.schema", "source.table"};
+
+static route_var_t route_lookup(const char *name, size_t len)
+{
+    for (int i = 0; i < ROUTE_UNKNOWN; i++)
+        if (strlen(route_names[i]) == len && memcmp(route_names[i], name, len) == 0)
+            return (route_var_t)i;
+    return ROUTE_UNKNOWN;
+}
+
+static const char *route_value(route_var_t var, const cdc_event_t *ev)
+{
+    switch (var) {
+    case ROUTE_TOPIC: return ev->topic;
+    case ROUTE_DB: return ev->source_db;
+    case ROUTE_SCHEMA: return ev->source_schema;
+    case ROUTE_TABLE:
+        /* A record without source metadata (a tombstone) still routes:
+         * fall back to the last part of the topic, Debezium's table. */
+        if (ev->source_table && *ev->source_table) return ev->source_table;
+        {
+            const char *dot = ev->topic ? strrchr(ev->topic, '.') : NULL;
+            return dot ? dot + 1 : ev->topic;
+        }
+    default: return "";
+    }
+}
+
+int cdc_route_check(const char *t, char *errstr, size_t errstr_size)
+{
+    for (const char *p = t; (p = strstr(p, "${")); ) {
+        const char *end = strchr(p, '}');
+        if (!end)
+            return cdc_errstr_set(errstr, errstr_size,
+                                  "'%s': unterminated ${", t);
+        if (route_lookup(p + 2, (size_t)(end - p - 2)) == ROUTE_UNKNOWN)
+            return cdc_errstr_set(errstr, errstr_size,
+                                  "'%s': unknown placeholder ${%.*s} (known: "
+                                  "${topic}, ${source.db}, ${source.schema}, "
+                                  "${source.table})",
+                                  t, (int)(end - p - 2), p + 2);
+        p = end + 1;
+    }
+    return 0;
+}
+
+void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
+{
+    const char *p = t;
+    for (const char *open; (open = strstr(p, "${"));) {
+        const char *end = strchr(open, '}');
+        if (!end) break;
+        cdc_buf_append(buf, p, (size_t)(open - p));
+        route_var_t var = route_lookup(open + 2, (size_t)(end - open - 2));
+        const char *value = route_value(var, ev);
+        cdc_buf_puts(buf, value ? value : "");
+        p = end + 1;
+    }
+    cdc_buf_puts(buf, p);
+}

@@ -1,0 +1,22 @@
+/* route — where a change goes: table, index or key names from templates.
+ *
+ * Templates take the placeholders of DESIGN.md §5: ${topic}, ${source.db},
+ * ${source.schema}, ${source.table}. Anything else in ${...} is an error
+ * found when the template is checked at start-up, never per record. */
+#ifndef CDC_ROUTE_H
+#define CDC_ROUTE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "event.h"
+
+/* 0 when every placeholder in the template is known; -1 with errstr. */
+int cdc_route_check(const char *template_text, char *errstr,
+                    size_t errstr_size);
+
+/* Appends the template filled from the event to buf. */
+void cdc_route_format(const char *template_text, const cdc_event_t *event,
+                      cdc_buf_t *buf);
+
+#endif
