@@ -1,5 +1,6 @@
 #include "collapse.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -93,4 +94,54 @@ long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
         winner_of[i] = w;
     }
     return winners;
+}
+
+static bool is_upsert(const cdc_event_t *ev)
+{
+    return ev->op == CDC_OP_CREATE || ev->op == CDC_OP_UPDATE ||
+           ev->op == CDC_OP_READ;
+}
+
+/* The newest superseded upsert of the winner's key with column `name`
+ * available, or NULL. */
+static const cdc_value_t *older_value(const cdc_event_t *const *events,
+                                      size_t count, const size_t *winner_of,
+                                      size_t winner, const char *name)
+{
+    const cdc_value_t *best = NULL;
+    int64_t best_position = INT64_MIN;
+    for (size_t i = 0; i < count; i++) {
+        const cdc_event_t *ev = events[i];
+        if (i == winner || winner_of[i] != winner || !is_upsert(ev) || !ev->after)
+            continue;
+        int c = cdc_row_schema_find(ev->row_schema, name);
+        if (c < 0 || ev->after[c].unavailable) continue;
+        if (!best || ev->position > best_position) {
+            best = &ev->after[c];
+            best_position = ev->position;
+        }
+    }
+    return best;
+}
+
+const cdc_value_t *cdc_collapse_fill_unavailable(
+    const cdc_event_t *const *events, size_t count, const size_t *winner_of,
+    size_t winner, cdc_arena_t *arena)
+{
+    const cdc_event_t *w = events[winner];
+    if (!w->after || !w->row_schema) return w->after;
+    cdc_value_t *row = NULL;
+    for (size_t c = 0; c < w->row_schema->ncolumns; c++) {
+        if (!w->after[c].unavailable) continue;
+        const cdc_value_t *older = older_value(events, count, winner_of, winner,
+                                               w->row_schema->columns[c].name);
+        if (!older) continue;
+        if (!row) {
+            row = cdc_arena_alloc(arena, (w->row_schema->ncolumns + 1) * sizeof *row);
+            if (!row) return NULL;
+            memcpy(row, w->after, w->row_schema->ncolumns * sizeof *row);
+        }
+        row[c] = *older;
+    }
+    return row ? row : w->after;
 }

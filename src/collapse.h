@@ -21,4 +21,13 @@
 long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
                   size_t count, size_t *winner_of, cdc_arena_t *arena);
 
+/* The winner's `after` row with its unavailable (unchanged TOASTed) columns
+ * filled from the newest superseded insert/update of the same key that has
+ * them: an insert and an update collapsed in one batch must not lose the
+ * value the update left unchanged. Returns the winner's own row when
+ * nothing could be filled, NULL when out of memory. */
+const cdc_value_t *cdc_collapse_fill_unavailable(
+    const cdc_event_t *const *events, size_t count, const size_t *winner_of,
+    size_t winner, cdc_arena_t *arena);
+
 #endif

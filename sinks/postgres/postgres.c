@@ -65,6 +65,7 @@ typedef struct pg_work {
     int *columns;                 /* table columns written, ascending */
     size_t ncolumns;
     const int *source;            /* table column → index into row */
+    const int *map;               /* row column → table column */
 } pg_work_t;
 
 /* ---------------------------------------------------------------------
@@ -539,6 +540,7 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
         cdc_errstr_set(errstr, errstr_size, "%s", why);
         return PLAN_STOP;
     }
+    w->map = map;
     int rc = plan_columns(w->target->table, w, map, arena);
     if (rc < 0) {
         *status = CDC_SINK_RETRY;
@@ -872,7 +874,7 @@ static cdc_sink_status_t plan_batch(pg_sink_t *s, const cdc_event_t *const *even
 }
 
 /* Collapses the actionable items to one per key; the others are stale. */
-static size_t collapse_batch(const pg_work_t *work, const size_t *actionable,
+static size_t collapse_batch(pg_work_t *work, const size_t *actionable,
                              size_t n, size_t *winners, cdc_outcome_t *outcomes,
                              cdc_arena_t *arena)
 {
@@ -889,6 +891,17 @@ static size_t collapse_batch(const pg_work_t *work, const size_t *actionable,
     for (size_t k = 0; k < n; k++) {
         if (winner_of[k] == k) winners[nwinners++] = actionable[k];
         outcomes[actionable[k]].kind = CDC_OUTCOME_STALE; /* until applied */
+    }
+    for (size_t k = 0; k < n; k++) {
+        pg_work_t *w = &work[actionable[k]];
+        if (winner_of[k] != k || w->action != CDC_PG_UPSERT) continue;
+        const cdc_value_t *row = cdc_collapse_fill_unavailable(events, n, winner_of,
+                                                               k, arena);
+        if (!row) return SIZE_MAX;
+        if (row != w->row) { /* values filled in: the column set grows */
+            w->row = row;
+            if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
+        }
     }
     return nwinners;
 }
