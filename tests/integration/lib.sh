@@ -10,6 +10,7 @@ set -a
 . "$root/.stack/env"
 set +a
 CDCSINK=${CDCSINK:-$root/build/cdcsink}
+REPRODUCE=$root/build/reproduce
 KCAT=$(command -v kcat || command -v kafkacat)
 test_name=$(basename "$0" .sh)
 # Everything a test creates carries a unique suffix, so tests neither see
@@ -28,17 +29,20 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 say() { echo "--- $*"; }
 
 psql_source() { psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_target() { psql "$TARGET_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 # The shared Debezium connector captures every public.it_* table into
 # topics it.public.it_*; tests create their own tables.
 ensure_it_connector() {
-    connector_running it && return 0
+    connector_running it && curl -fsS "$KAFKA_CONNECT_URL/connectors/it/config" |
+        jq -e '.["interval.handling.mode"] == "string"' >/dev/null && return 0
     "$root/tests/stack/stack" connector remove it >&2 || true
     # all_tables: tables created after the connector starts are captured.
     # Three partitions per topic, so rebalances have something to move.
     "$root/tests/stack/stack" connector add it 'public\.it_.*' topic.prefix=it \
         publication.autocreate.mode=all_tables snapshot.mode=no_data \
-        topic.creation.default.partitions=3 topic.creation.default.replication.factor=1 >&2
+        topic.creation.default.partitions=3 topic.creation.default.replication.factor=1 \
+        interval.handling.mode=string >&2
 }
 
 connector_running() {
@@ -74,6 +78,26 @@ pipeline_file() {
     local kv
     for kv in "$@"; do keys[${kv%%=*}]=${kv#*=}; done
     for k in "${!keys[@]}"; do echo "$k = ${keys[$k]}"; done >"$path"
+}
+
+# pg_pipeline_file PATH KEY=VALUE...: a postgres pipeline writing into the
+# schema $pg_schema of the target (unique per test).
+pg_schema="it_$uid"
+pg_pipeline_file() {
+    local path=$1
+    shift
+    pipeline_file "$path" sink=postgres "connection.url=$TARGET_PG_URL" \
+        "table.schema=$pg_schema" "$@"
+}
+
+# stat NAME LOG: a counter from cdcsink's last "stopping:" line.
+stat() {
+    grep 'msg="stopping:' "$2" | tail -n 1 | grep -o "$1=[0-9]*" | cut -d= -f2
+}
+
+# caught_up CONFIG: the pipeline's group has committed everything.
+caught_up() {
+    "$CDCSINK" lag -c "$1" --json 2>/dev/null | jq -e '.total_lag == 0 and (.partitions | length) > 0' >/dev/null
 }
 
 # start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid
