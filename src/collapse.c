@@ -145,3 +145,17 @@ const cdc_value_t *cdc_collapse_fill_unavailable(
     }
     return row ? row : w->after;
 }
+
+size_t cdc_collapse_last_upsert(const cdc_event_t *const *events, size_t count,
+                                const size_t *winner_of, size_t winner)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < count; i++) {
+        if (i == winner || winner_of[i] != winner || !is_upsert(events[i]) ||
+            !events[i]->after)
+            continue;
+        if (best == SIZE_MAX || events[i]->position > events[best]->position)
+            best = i;
+    }
+    return best;
+}

@@ -30,4 +30,10 @@ const cdc_value_t *cdc_collapse_fill_unavailable(
     const cdc_event_t *const *events, size_t count, const size_t *winner_of,
     size_t winner, cdc_arena_t *arena);
 
+/* Index of the newest superseded insert/update of the winner's key, or
+ * SIZE_MAX. A soft delete collapsed with the insert before it keeps that
+ * insert's values, as it would had they come in two batches. */
+size_t cdc_collapse_last_upsert(const cdc_event_t *const *events, size_t count,
+                                const size_t *winner_of, size_t winner);
+
 #endif

@@ -23,7 +23,8 @@ typedef struct cdc_metrics cdc_metrics_t;
 /* The per-partition counters of cdc_metrics_add(). */
 typedef enum cdc_metric {
     CDC_METRIC_CONSUMED, /* records_consumed_total; label NULL */
-    CDC_METRIC_APPLIED,  /* records_applied_total; label = op: c u d r t tombstone */
+    CDC_METRIC_APPLIED,  /* records_applied_total; label = op:
+                            c u d r t tombstone */
     CDC_METRIC_STALE,    /* records_stale_total; label NULL */
     CDC_METRIC_SKIPPED,  /* records_skipped_total; label NULL */
     CDC_METRIC_DLQ       /* dlq_records_total; label = class: data schema */

@@ -894,6 +894,17 @@ static size_t collapse_batch(pg_work_t *work, const size_t *actionable,
     }
     for (size_t k = 0; k < n; k++) {
         pg_work_t *w = &work[actionable[k]];
+        if (winner_of[k] != k || w->action != CDC_PG_SOFT_DELETE) continue;
+        size_t last = cdc_collapse_last_upsert(events, n, winner_of, k);
+        if (last == SIZE_MAX) continue;
+        const pg_work_t *upsert = &work[actionable[last]];
+        w->row = upsert->row;
+        w->row_schema = upsert->row_schema;
+        w->map = upsert->map;
+        if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
+    }
+    for (size_t k = 0; k < n; k++) {
+        pg_work_t *w = &work[actionable[k]];
         if (winner_of[k] != k || w->action != CDC_PG_UPSERT) continue;
         const cdc_value_t *row = cdc_collapse_fill_unavailable(events, n, winner_of,
                                                                k, arena);

@@ -314,8 +314,9 @@ static void test_freshness_grows(void)
     free(text);
     fake_now_ms += 60000;
     text = render(m);
-    CHECK(strstr(text, "cdcsink_freshness_seconds{pipeline=\"p\",sink=\"jsonl\","
-                       "topic=\"t\",partition=\"0\"} 60.25\n") != NULL);
+    CHECK(strstr(text, "cdcsink_freshness_seconds{pipeline=\"p\","
+                       "sink=\"jsonl\",topic=\"t\",partition=\"0\"} "
+                       "60.25\n") != NULL);
     free(text);
     /* A source clock ahead of ours reads as fresh, never negative. */
     cdc_metrics_applied_ts(m, "t", 0, fake_now_ms + 5000);
@@ -339,8 +340,10 @@ static void test_forget_partition(void)
     cdc_metrics_forget_partition(m, "t", 1);
     cdc_metrics_forget_partition(m, "never-seen", 3);
     char *text = render(m);
-    const char *p0 = "{pipeline=\"p\",sink=\"redis\",topic=\"t\",partition=\"0\"}";
-    const char *p1 = "{pipeline=\"p\",sink=\"redis\",topic=\"t\",partition=\"1\"}";
+    const char *p0 =
+        "{pipeline=\"p\",sink=\"redis\",topic=\"t\",partition=\"0\"}";
+    const char *p1 =
+        "{pipeline=\"p\",sink=\"redis\",topic=\"t\",partition=\"1\"}";
     char want[256];
     snprintf(want, sizeof want, "cdcsink_consumer_lag%s 7\n", p0);
     CHECK(strstr(text, want) != NULL);
