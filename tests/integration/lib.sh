@@ -100,6 +100,19 @@ caught_up() {
     "$CDCSINK" lag -c "$1" --json 2>/dev/null | jq -e '.total_lag == 0 and (.partitions | length) > 0' >/dev/null
 }
 
+# records TOPIC: how many records the topic holds (all partitions).
+records() { consume_all "$1" '.\n' | grep -c . || true; }
+
+# wait_records SECONDS TOPIC N: Debezium has published at least N records.
+wait_records() {
+    wait_for "$1" "$3 records in $2" bash -c "[ \$('$KCAT' -b '$KAFKA_BOOTSTRAP_SERVERS' -C -t '$2' -o beginning -e -q -f '.\n' 2>/dev/null | wc -l) -ge $3 ]"
+}
+
+# same_rows QUERY_SOURCE QUERY_TARGET: both databases answer the same.
+same_rows() {
+    [ "$(psql "$SOURCE_PG_URL" -Atc "$1" 2>/dev/null | md5sum)" = "$(psql "$TARGET_PG_URL" -Atc "$2" 2>/dev/null | md5sum)" ]
+}
+
 # start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid
 # is in $cdcsink_pid.
 start_cdcsink() {
