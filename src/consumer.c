@@ -126,6 +126,11 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
         conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
                  errstr, errstr_size))
         return -1;
+    /* librdkafka prefetches up to 64 MiB per partition by default; a sink
+     * pipeline needs a few batches ahead, not that (DESIGN: small RSS). */
+    if (!kafka_key_given(cfg, "queued.max.messages.kbytes") &&
+        conf_set(conf, "queued.max.messages.kbytes", "8192", errstr, errstr_size))
+        return -1;
     /* A new pipeline reads its topics from the beginning, as Connect sinks
      * do; kafka.auto.offset.reset overrides. */
     if (!kafka_key_given(cfg, "auto.offset.reset") &&

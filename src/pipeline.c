@@ -35,6 +35,8 @@ typedef struct batch {
     cdc_arena_t arena;
 } batch_t;
 
+#define LATENCY_BUCKETS 60001
+
 struct cdc_pipeline {
     const cdc_config_t *cfg;
     const cdc_sink_ops_t *sink;
@@ -48,6 +50,8 @@ struct cdc_pipeline {
     rd_kafka_message_t **pending;
     size_t npending, pending_cap;
     cdc_pipeline_stats_t stats;
+    /* Append-to-commit latency histogram: 1 ms buckets up to 60 s. */
+    uint64_t latency_buckets[LATENCY_BUCKETS];
     int64_t last_commit_ms;
     int64_t last_stats_ms;
 };
@@ -380,6 +384,40 @@ static void batch_store_offsets(cdc_pipeline_t *p)
     }
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Kafka timestamps are wall-clock (CreateTime or LogAppendTime). */
+static void batch_record_latency(cdc_pipeline_t *p)
+{
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < p->batch.count; i++) {
+        int64_t ts = rd_kafka_message_timestamp(p->batch.items[i].msg, NULL);
+        if (ts <= 0) continue;
+        int64_t ms = now - ts;
+        if (ms < 0) ms = 0;
+        if (ms >= LATENCY_BUCKETS) ms = LATENCY_BUCKETS - 1;
+        p->latency_buckets[ms]++;
+    }
+}
+
+static int64_t latency_percentile(const cdc_pipeline_t *p, double q)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < LATENCY_BUCKETS; i++) total += p->latency_buckets[i];
+    if (total == 0) return -1;
+    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
+    for (size_t i = 0; i < LATENCY_BUCKETS; i++) {
+        seen += p->latency_buckets[i];
+        if (seen > rank) return (int64_t)i;
+    }
+    return LATENCY_BUCKETS - 1;
+}
+
 static attempt_result_t batch_attempt(cdc_pipeline_t *p, char *errstr,
                                       size_t errstr_size)
 {
@@ -426,6 +464,7 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
         attempt_result_t r = batch_attempt(p, why, sizeof why);
         if (r == ATTEMPT_DONE) {
             batch_store_offsets(p);
+            batch_record_latency(p);
             break;
         }
         if (r == ATTEMPT_FATAL || *fatal) {
@@ -509,6 +548,9 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
 
 const cdc_pipeline_stats_t *cdc_pipeline_stats(const cdc_pipeline_t *p)
 {
+    cdc_pipeline_t *mutable = (cdc_pipeline_t *)p;
+    mutable->stats.latency_p50_ms = latency_percentile(p, 0.50);
+    mutable->stats.latency_p99_ms = latency_percentile(p, 0.99);
     return &p->stats;
 }
 

@@ -25,6 +25,10 @@ typedef struct cdc_pipeline_stats {
     uint64_t dlq;
     uint64_t retries;
     uint64_t batches;
+    /* Time from the Kafka record's timestamp to the end of its batch (sink
+     * committed, offsets stored), over every record so far. */
+    int64_t latency_p50_ms;
+    int64_t latency_p99_ms;
 } cdc_pipeline_stats_t;
 
 typedef enum cdc_pipeline_exit {
