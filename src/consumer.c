@@ -8,7 +8,7 @@
 
 struct cdc_consumer {
     rd_kafka_t *rk;
-    cdc_consumer_revoke_cb_t *on_revoke;
+    cdc_consumer_rebalance_cb_t *on_rebalance;
     void *opaque;
     int assigned;
 };
@@ -79,11 +79,12 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         }
         c->assigned = cooperative ? c->assigned + parts->cnt : parts->cnt;
+        if (c->on_rebalance) c->on_rebalance(rk, true, parts, c->opaque);
         return;
     }
     cdc_log_info("revoking %d partition(s)%s", parts->cnt,
                  rd_kafka_assignment_lost(rk) ? " (lost)" : "");
-    if (c->on_revoke) c->on_revoke(parts, c->opaque);
+    if (c->on_rebalance) c->on_rebalance(rk, false, parts, c->opaque);
     /* A lost assignment may already belong to someone else: committing
      * would fail anyway. Otherwise hand over what we finished. */
     if (!rd_kafka_assignment_lost(rk)) {
@@ -166,7 +167,7 @@ static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg)
 }
 
 cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
-                                 cdc_consumer_revoke_cb_t *on_revoke,
+                                 cdc_consumer_rebalance_cb_t *on_rebalance,
                                  void *opaque, char *errstr,
                                  size_t errstr_size)
 {
@@ -177,7 +178,7 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
         return NULL;
     }
     cdc_consumer_t *c = calloc(1, sizeof *c);
-    c->on_revoke = on_revoke;
+    c->on_rebalance = on_rebalance;
     c->opaque = opaque;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);

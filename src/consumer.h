@@ -16,13 +16,15 @@
 
 typedef struct cdc_consumer cdc_consumer_t;
 
-/* Called from inside cdc_consumer_poll() when partitions are revoked or
- * lost, before they are unassigned. */
-typedef void(cdc_consumer_revoke_cb_t)(
+/* Called from inside cdc_consumer_poll(): after partitions are assigned
+ * (assigned = true), and when they are revoked or lost, before they are
+ * unassigned (assigned = false). */
+typedef void(cdc_consumer_rebalance_cb_t)(
+    rd_kafka_t *rk, bool assigned,
     const rd_kafka_topic_partition_list_t *partitions, void *opaque);
 
 cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
-                                 cdc_consumer_revoke_cb_t *on_revoke,
+                                 cdc_consumer_rebalance_cb_t *on_rebalance,
                                  void *opaque, char *errstr,
                                  size_t errstr_size);
 /* Leaves the group (after the caller committed) and frees. */

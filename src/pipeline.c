@@ -11,6 +11,7 @@
 #include "dlq.h"
 #include "errstr.h"
 #include "log.h"
+#include "observe.h"
 #include "registry.h"
 #include "sink.h"
 
@@ -25,6 +26,8 @@ typedef struct batch_item {
     rd_kafka_message_t *msg;
     item_state_t state;
     bool abandoned; /* its partition was revoked: never stored */
+    cdc_metric_t metric; /* what its final state counts as */
+    const char *label;   /* op or DLQ class */
     cdc_event_t event;
     cdc_dlq_record_t dlq;
 } batch_item_t;
@@ -45,6 +48,10 @@ struct cdc_pipeline {
     cdc_decoder_t *decoder;
     cdc_dlq_t *dlq;
     cdc_consumer_t *consumer;
+    cdc_observe_t *observe;
+    const char *retry_what; /* what failed in the last attempt */
+    bool sink_ok;
+    int64_t last_ping_ms;
     batch_t batch;
     /* Messages that arrived while a batch was being retried. */
     rd_kafka_message_t **pending;
@@ -78,10 +85,16 @@ static bool partition_in(const rd_kafka_topic_partition_list_t *parts,
     return false;
 }
 
-static void pipeline_on_revoke(const rd_kafka_topic_partition_list_t *parts,
-                               void *opaque)
+static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
+                                  const rd_kafka_topic_partition_list_t *parts,
+                                  void *opaque)
 {
     cdc_pipeline_t *p = opaque;
+    if (assigned) {
+        cdc_observe_assigned(p->observe, rk, parts);
+        return;
+    }
+    cdc_observe_revoked(p->observe, parts);
     for (size_t i = 0; i < p->batch.count; i++)
         if (partition_in(parts, p->batch.items[i].msg))
             p->batch.items[i].abandoned = true;
@@ -134,7 +147,10 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
     }
     if (pipeline_open_registry(p, errstr, errstr_size) != 0) goto err;
     if (!(p->dlq = cdc_dlq_new(cfg, errstr, errstr_size))) goto err;
-    if (!(p->consumer = cdc_consumer_new(cfg, pipeline_on_revoke, p, errstr,
+    if (!(p->observe = cdc_observe_new(cfg, errstr, errstr_size))) goto err;
+    p->sink_ok = true;
+    cdc_observe_sink_ok(p->observe, true);
+    if (!(p->consumer = cdc_consumer_new(cfg, pipeline_on_rebalance, p, errstr,
                                          errstr_size)))
         goto err;
     p->last_commit_ms = p->last_stats_ms = now_ms();
@@ -192,8 +208,11 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
     int64_t wait = cdc_config_get_int(p->cfg, "batch.max.wait.ms");
     batch_t *b = &p->batch;
     size_t taken = 0;
-    for (; taken < p->npending && b->count < max; taken++)
+    for (; taken < p->npending && b->count < max; taken++) {
         batch_push(b, p->pending[taken]);
+        cdc_observe_consumed(p->observe, rd_kafka_topic_name(p->pending[taken]->rkt),
+                             p->pending[taken]->partition);
+    }
     memmove(p->pending, p->pending + taken, (p->npending - taken) * sizeof *p->pending);
     p->npending -= taken;
 
@@ -209,6 +228,7 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         rd_kafka_message_t *m = cdc_consumer_poll(p->consumer, timeout, fatal);
         if (m) {
             if (batch_push(b, m) != 0) return -1;
+            cdc_observe_consumed(p->observe, rd_kafka_topic_name(m->rkt), m->partition);
         } else if (b->count == 0) {
             break; /* nothing within 100 ms: let the caller tick */
         }
@@ -231,6 +251,8 @@ static void item_to_dlq(batch_item_t *it, const char *error_class,
 {
     rd_kafka_message_t *m = it->msg;
     it->state = ITEM_TO_DLQ;
+    it->metric = CDC_METRIC_DLQ;
+    it->label = error_class;
     it->dlq = (cdc_dlq_record_t){
         .topic = rd_kafka_topic_name(m->rkt),
         .partition = m->partition,
@@ -272,6 +294,7 @@ static attempt_result_t batch_decode(cdc_pipeline_t *p, char *errstr,
                         cdc_arena_strndup(&b->arena, why, strlen(why)));
             break;
         case CDC_DECODE_RETRY:
+            p->retry_what = "registry";
             cdc_errstr_set(errstr, errstr_size, "%s [%d] @%lld: %s",
                            it->event.topic, m->partition,
                            (long long)m->offset, why);
@@ -303,15 +326,32 @@ static attempt_result_t batch_apply(cdc_pipeline_t *p, char *errstr,
     memset(outcomes, 0, n * sizeof *outcomes);
     cdc_sink_status_t s = p->sink->apply(p->sink_state, events, n, outcomes,
                                          &b->arena, errstr, errstr_size);
-    if (s == CDC_SINK_RETRY) return ATTEMPT_RETRY;
+    p->sink_ok = s == CDC_SINK_OK;
+    cdc_observe_sink_ok(p->observe, p->sink_ok);
+    if (s == CDC_SINK_RETRY) {
+        p->retry_what = "sink";
+        return ATTEMPT_RETRY;
+    }
     if (s == CDC_SINK_FATAL) return ATTEMPT_FATAL;
     for (size_t k = 0; k < n; k++) {
         batch_item_t *it = &b->items[index[k]];
         const cdc_outcome_t *o = &outcomes[k];
         switch (o->kind) {
-        case CDC_OUTCOME_APPLIED: p->stats.applied++; it->state = ITEM_FINAL; break;
-        case CDC_OUTCOME_STALE: p->stats.stale++; it->state = ITEM_FINAL; break;
-        case CDC_OUTCOME_SKIPPED: p->stats.skipped++; it->state = ITEM_FINAL; break;
+        case CDC_OUTCOME_APPLIED:
+            p->stats.applied++;
+            it->state = ITEM_FINAL;
+            it->metric = CDC_METRIC_APPLIED;
+            break;
+        case CDC_OUTCOME_STALE:
+            p->stats.stale++;
+            it->state = ITEM_FINAL;
+            it->metric = CDC_METRIC_STALE;
+            break;
+        case CDC_OUTCOME_SKIPPED:
+            p->stats.skipped++;
+            it->state = ITEM_FINAL;
+            it->metric = CDC_METRIC_SKIPPED;
+            break;
         case CDC_OUTCOME_REJECTED:
             cdc_log_warn("%s [%d] @%lld: rejected by the sink: %s → DLQ",
                          it->event.topic, it->event.partition,
@@ -343,6 +383,7 @@ static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, char *errstr,
         batch_item_t *it = &b->items[i];
         if (it->state != ITEM_TO_DLQ || it->abandoned) continue;
         if (it->dlq.state != CDC_DLQ_DELIVERED) {
+            p->retry_what = "dlq";
             cdc_errstr_set(errstr, errstr_size, "DLQ %s: %s", cdc_dlq_topic(p->dlq),
                            it->dlq.error[0] ? it->dlq.error : "delivery pending");
             return ATTEMPT_RETRY;
@@ -377,6 +418,8 @@ static void batch_store_offsets(cdc_pipeline_t *p)
                      seen[j]->partition == it->msg->partition;
         if (stored) continue;
         seen[nseen++] = it->msg;
+        cdc_observe_stored(p->observe, rd_kafka_topic_name(it->msg->rkt),
+                           it->msg->partition, it->msg->offset + 1);
         if (cdc_consumer_store(p->consumer, rd_kafka_topic_name(it->msg->rkt),
                                it->msg->partition, it->msg->offset + 1) != 0)
             cdc_log_debug("store %s [%d] refused (partition no longer ours)",
@@ -418,6 +461,19 @@ static int64_t latency_percentile(const cdc_pipeline_t *p, double q)
     return LATENCY_BUCKETS - 1;
 }
 
+static void batch_report_outcomes(cdc_pipeline_t *p)
+{
+    for (size_t i = 0; i < p->batch.count; i++) {
+        const batch_item_t *it = &p->batch.items[i];
+        if (it->abandoned || it->state != ITEM_FINAL) continue;
+        if (it->metric == CDC_METRIC_APPLIED)
+            cdc_observe_applied(p->observe, &it->event);
+        else
+            cdc_observe_outcome(p->observe, it->event.topic, it->event.partition,
+                                it->metric, it->label);
+    }
+}
+
 static attempt_result_t batch_attempt(cdc_pipeline_t *p, char *errstr,
                                       size_t errstr_size)
 {
@@ -437,6 +493,8 @@ static void backoff_wait(cdc_pipeline_t *p, int64_t ms,
     while (!*stop && !*fatal) {
         int64_t left = until - now_ms();
         if (left <= 0) break;
+        cdc_observe_tick(p->observe, cdc_consumer_handle(p->consumer),
+                         cdc_consumer_assigned_count(p->consumer));
         rd_kafka_message_t *m = cdc_consumer_poll(
             p->consumer, (int)(left < 100 ? left : 100), fatal);
         if (m && pending_push(p, m) != 0) {
@@ -465,6 +523,7 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
         if (r == ATTEMPT_DONE) {
             batch_store_offsets(p);
             batch_record_latency(p);
+            batch_report_outcomes(p);
             break;
         }
         if (r == ATTEMPT_FATAL || *fatal) {
@@ -473,6 +532,7 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
             break;
         }
         p->stats.retries++;
+        cdc_observe_retry(p->observe, p->retry_what ? p->retry_what : "sink");
         if (give_up_after >= 0 && now_ms() - started > give_up_after) {
             cdc_errstr_set(errstr, errstr_size,
                            "giving up after errors.retry.timeout.ms=%lld: %s",
@@ -495,12 +555,26 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
     }
     if (paused) cdc_consumer_pause_all(p->consumer, false);
     p->stats.batches++;
+    cdc_observe_batch(p->observe, (double)(now_ms() - started) / 1000.0);
     return result;
 }
 
-static void pipeline_tick(cdc_pipeline_t *p)
+/* While idle, a sink that failed is pinged every 5 s so that /readyz
+ * recovers (or notices) without waiting for the next record. */
+static void pipeline_ping_sink(cdc_pipeline_t *p, int64_t now)
+{
+    if (!p->sink->ping || now - p->last_ping_ms < 5000) return;
+    p->last_ping_ms = now;
+    p->sink_ok = p->sink->ping(p->sink_state) == 0;
+    cdc_observe_sink_ok(p->observe, p->sink_ok);
+}
+
+static void pipeline_tick(cdc_pipeline_t *p, bool idle)
 {
     int64_t now = now_ms();
+    cdc_observe_tick(p->observe, cdc_consumer_handle(p->consumer),
+                     cdc_consumer_assigned_count(p->consumer));
+    if (idle) pipeline_ping_sink(p, now);
     if (now - p->last_commit_ms >= cdc_config_get_int(p->cfg, "commit.interval.ms")) {
         cdc_consumer_commit(p->consumer, false);
         p->last_commit_ms = now;
@@ -532,6 +606,7 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
             cdc_errstr_set(errstr, errstr_size, "kafka consumer failed");
             return CDC_PIPELINE_FATAL;
         }
+        bool idle = p->batch.count == 0;
         if (p->batch.count > 0) {
             p->stats.consumed += p->batch.count;
             /* A stop requested meanwhile still lets the batch finish; only
@@ -541,7 +616,7 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
             batch_clear(&p->batch);
             if (r == CDC_PIPELINE_FATAL) return r;
         }
-        pipeline_tick(p);
+        pipeline_tick(p, idle);
     }
     return CDC_PIPELINE_STOPPED;
 }
@@ -571,5 +646,6 @@ void cdc_pipeline_destroy(cdc_pipeline_t *p)
     cdc_decoder_destroy(p->decoder);
     cdc_registry_destroy(p->registry);
     if (p->sink && p->sink_state) p->sink->close(p->sink_state);
+    cdc_observe_destroy(p->observe);
     free(p);
 }
