@@ -170,7 +170,7 @@ static const struct key_def keys[] = {
      .sinks = SINK_ALL, .check = check_http_listen,
      .doc_range = "`HOST:PORT` or `off`",
      .desc = "Address serving `/metrics`, `/healthz` and `/readyz`; `off` "
-             "disables the listener."},
+             "disables the listener; port 0 picks a free port (logged)."},
     {.name = "log.level", .type = TYPE_ENUM, .def = "info", .sinks = SINK_ALL,
      .values = (const char *const[]){"error", "warn", "info", "debug", NULL},
      .desc = "Least severe level that is logged."},
@@ -460,7 +460,7 @@ static int check_http_listen(const char *value, const char *shown, char *why,
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
     if (!colon || colon == value || !isdigit((unsigned char)colon[1]) ||
-        *end || port < 1 || port > 65535)
+        *end || port < 0 || port > 65535)
         return cdc_errstr_set(why, why_size, "'%s' is not HOST:PORT or off",
                               shown);
     return 0;

@@ -485,12 +485,12 @@ static attempt_result_t batch_attempt(cdc_pipeline_t *p, char *errstr,
 
 /* Sleeps for the backoff while serving the consumer: rebalances happen and
  * max.poll.interval.ms is respected; partitions are paused, and anything
- * already fetched is kept for later, never dropped. */
-static void backoff_wait(cdc_pipeline_t *p, int64_t ms,
+ * already fetched is kept for later, never dropped. Returns early when
+ * watch_stop and a stop is requested, or when `until` passes. */
+static void backoff_wait(cdc_pipeline_t *p, int64_t until, bool watch_stop,
                          volatile sig_atomic_t *stop, bool *fatal)
 {
-    int64_t until = now_ms() + ms;
-    while (!*stop && !*fatal) {
+    while (!(watch_stop && *stop) && !*fatal) {
         int64_t left = until - now_ms();
         if (left <= 0) break;
         cdc_observe_tick(p->observe, cdc_consumer_handle(p->consumer),
@@ -506,16 +506,60 @@ static void backoff_wait(cdc_pipeline_t *p, int64_t ms,
     }
 }
 
+typedef struct retry_state {
+    int64_t backoff, backoff_max;
+    int64_t started;
+    int64_t give_up_after;    /* errors.retry.timeout.ms, -1: never */
+    int64_t shutdown_timeout; /* shutdown.timeout.ms */
+    int64_t stop_deadline;    /* 0 until a stop is seen */
+    bool paused;
+} retry_state_t;
+
+/* Decides after a failed attempt: wait and try again (true), or give up.
+ * A stop request leaves the batch shutdown.timeout.ms to succeed. */
+static bool retry_again(cdc_pipeline_t *p, retry_state_t *rs,
+                        volatile sig_atomic_t *stop, bool *fatal,
+                        const char *why, cdc_pipeline_exit_t *result,
+                        char *errstr, size_t errstr_size)
+{
+    int64_t now = now_ms();
+    if (rs->give_up_after >= 0 && now - rs->started > rs->give_up_after) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "giving up after errors.retry.timeout.ms=%lld: %s",
+                       (long long)rs->give_up_after, why);
+        *result = CDC_PIPELINE_FATAL;
+        return false;
+    }
+    if (*stop && !rs->stop_deadline) rs->stop_deadline = now + rs->shutdown_timeout;
+    if (rs->stop_deadline && now >= rs->stop_deadline) {
+        cdc_log_warn("stopping during retries: the batch is not committed");
+        return false;
+    }
+    cdc_log_warn("transient failure, retrying the batch in %lld ms: %s",
+                 (long long)rs->backoff, why);
+    if (!rs->paused) {
+        cdc_consumer_pause_all(p->consumer, true);
+        rs->paused = true;
+    }
+    int64_t until = now + rs->backoff;
+    if (rs->stop_deadline && until > rs->stop_deadline) until = rs->stop_deadline;
+    backoff_wait(p, until, !rs->stop_deadline, stop, fatal);
+    rs->backoff = rs->backoff * 2 > rs->backoff_max ? rs->backoff_max : rs->backoff * 2;
+    return true;
+}
+
 static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
                                          volatile sig_atomic_t *stop,
                                          bool *fatal, char *errstr,
                                          size_t errstr_size)
 {
-    int64_t backoff = cdc_config_get_int(p->cfg, "errors.retry.backoff.initial.ms");
-    int64_t backoff_max = cdc_config_get_int(p->cfg, "errors.retry.backoff.max.ms");
-    int64_t give_up_after = cdc_config_get_int(p->cfg, "errors.retry.timeout.ms");
-    int64_t started = now_ms();
-    bool paused = false;
+    retry_state_t rs = {
+        .backoff = cdc_config_get_int(p->cfg, "errors.retry.backoff.initial.ms"),
+        .backoff_max = cdc_config_get_int(p->cfg, "errors.retry.backoff.max.ms"),
+        .give_up_after = cdc_config_get_int(p->cfg, "errors.retry.timeout.ms"),
+        .shutdown_timeout = cdc_config_get_int(p->cfg, "shutdown.timeout.ms"),
+        .started = now_ms(),
+    };
     cdc_pipeline_exit_t result = CDC_PIPELINE_STOPPED;
     for (;;) {
         char why[1024] = "";
@@ -533,29 +577,12 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
         }
         p->stats.retries++;
         cdc_observe_retry(p->observe, p->retry_what ? p->retry_what : "sink");
-        if (give_up_after >= 0 && now_ms() - started > give_up_after) {
-            cdc_errstr_set(errstr, errstr_size,
-                           "giving up after errors.retry.timeout.ms=%lld: %s",
-                           (long long)give_up_after, why);
-            result = CDC_PIPELINE_FATAL;
+        if (!retry_again(p, &rs, stop, fatal, why, &result, errstr, errstr_size))
             break;
-        }
-        cdc_log_warn("transient failure, retrying the batch in %lld ms: %s",
-                     (long long)backoff, why);
-        if (!paused) {
-            cdc_consumer_pause_all(p->consumer, true);
-            paused = true;
-        }
-        backoff_wait(p, backoff, stop, fatal);
-        if (*stop) {
-            cdc_log_info("stopping during retries: the batch is not committed");
-            break;
-        }
-        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
     }
-    if (paused) cdc_consumer_pause_all(p->consumer, false);
+    if (rs.paused) cdc_consumer_pause_all(p->consumer, false);
     p->stats.batches++;
-    cdc_observe_batch(p->observe, (double)(now_ms() - started) / 1000.0);
+    cdc_observe_batch(p->observe, (double)(now_ms() - rs.started) / 1000.0);
     return result;
 }
 
