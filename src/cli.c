@@ -4,12 +4,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
+#include "dlqread.h"
+#include "inspect.h"
 #include "lag.h"
 #include "log.h"
 #include "pipeline.h"
 #include "postgres.h"
+#include "replay.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -26,6 +30,68 @@ static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_help(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_lag(int argc, char **argv, volatile sig_atomic_t *stop);
 static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop);
+static int cmd_dlq(int argc, char **argv, volatile sig_atomic_t *stop);
+static int cmd_dlq_inspect(int argc, char **argv, volatile sig_atomic_t *stop);
+static int cmd_dlq_replay(int argc, char **argv, volatile sig_atomic_t *stop);
+
+#define DLQ_TIME_HELP                                                         \
+    "TIME is ISO-8601 UTC (2026-11-22T02:10:00Z) or an age: 30s, 15m, 2h,\n" \
+    "1d. Times compare with the record's cdcsink.failed.at header.\n"
+
+#define DLQ_INSPECT_USAGE                                                     \
+    "cdcsink dlq inspect -c FILE [--limit N] [--since TIME] [--until TIME]\n"  \
+    "                    [--class CLASS]\n"
+#define DLQ_REPLAY_USAGE                                                      \
+    "cdcsink dlq replay -c FILE [--dry-run] [--class CLASS] [--since TIME]\n"  \
+    "                   [--until TIME] [--topic T [--partition P\n"            \
+    "                   [--offsets A-B]]]\n"
+
+/* Subcommands of `dlq`; docs/dlq.md is the runbook. */
+static const cli_command_t dlq_commands[] = {
+    {"inspect", "print the DLQ's records as JSON lines",
+     DLQ_INSPECT_USAGE
+     "\n"
+     "Prints the records of the pipeline's DLQ topic\n"
+     "(errors.deadletterqueue.topic.name) as JSON lines: where each sits in\n"
+     "the DLQ, every error header, the source topic/partition/offset, and\n"
+     "the change decoded as far as it decodes -- or the decode error and\n"
+     "the raw key/value in base64. Reads each partition from its start to\n"
+     "its end as of now without joining a consumer group: commits nothing.\n"
+     "\n"
+     "  --limit N      print at most N records\n"
+     "  --since TIME   only records that failed at or after TIME\n"
+     "  --until TIME   only records that failed at or before TIME\n"
+     "  --class CLASS  only records of this error class: data or schema\n"
+     "\n" DLQ_TIME_HELP
+     "Exit 0; 1 when the broker cannot be reached; 2 on bad usage or config.\n",
+     cmd_dlq_inspect},
+    {"replay", "apply the DLQ's records again through the sink",
+     DLQ_REPLAY_USAGE
+     "\n"
+     "Feeds the selected DLQ records back through decode and the sink, with\n"
+     "their original topic/partition/offset. Safe by construction: the\n"
+     "position guard makes an old change stale, never a regression. Reads\n"
+     "as group <group.id>.dlq-replay up to the end of the DLQ as of now and\n"
+     "commits as it goes, so an interrupted replay resumes where it stopped\n"
+     "and the next replay starts after this one. Records not selected are\n"
+     "skipped AND committed past. A record that fails again goes back to the\n"
+     "DLQ with cdcsink.replay.attempts incremented. Outages are retried\n"
+     "with the pipeline's backoff, never dead-lettered.\n"
+     "\n"
+     "  --dry-run      decode and print one line per record; write nothing,\n"
+     "                 produce nothing, commit nothing\n"
+     "  --class CLASS  only records of this error class: data or schema\n"
+     "  --since TIME   only records that failed at or after TIME\n"
+     "  --until TIME   only records that failed at or before TIME\n"
+     "  --topic T      only records from source topic T\n"
+     "  --partition P  ... and its partition P\n"
+     "  --offsets A-B  ... and source offsets A to B (inclusive; or one: A)\n"
+     "\n" DLQ_TIME_HELP
+     "Ends with: replay: applied=N stale=N failed_again=N skipped_by_filter=N\n"
+     "Exit 0 when nothing failed again; 1 when something did, on a fatal\n"
+     "error, an unreachable broker or an interrupt; 2 on bad usage or config.\n",
+     cmd_dlq_replay},
+};
 
 static const cli_command_t commands[] = {
     {"run", "consume the pipeline's topics and apply them to its sink",
@@ -56,9 +122,16 @@ static const cli_command_t commands[] = {
      "auto.migrate=true (the default). Exit 0, 1 on failure, 2 on a bad\n"
      "config or a sink other than postgres.\n",
      cmd_migrate},
+    {"dlq", "inspect or replay the dead-letter queue",
+     DLQ_INSPECT_USAGE DLQ_REPLAY_USAGE
+     "\n"
+     "inspect prints the DLQ's records with their error headers and the\n"
+     "change they carry; replay applies them again once the cause is fixed.\n"
+     "'cdcsink dlq inspect --help' and 'cdcsink dlq replay --help' tell more.\n",
+     cmd_dlq},
     {"version", "print the version and the libraries it runs on",
      "cdcsink version\n", cmd_version},
-    {"help", "show help for a command", "cdcsink help [COMMAND]\n", cmd_help},
+    {"help", "show help for a command", "cdcsink help [COMMAND [SUBCOMMAND]]\n", cmd_help},
 };
 
 static const cli_command_t *cli_find(const char *name)
@@ -277,6 +350,218 @@ static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop)
     return rc == 0 ? CDC_EXIT_OK : CDC_EXIT_FAILURE;
 }
 
+/* ---------------------------------------------------------------------
+ * dlq inspect | replay
+ * ------------------------------------------------------------------- */
+
+typedef struct dlq_args {
+    const char *path;
+    cdc_dlqread_filter_t filter;
+    int64_t limit;
+    bool dry_run;
+} dlq_args_t;
+
+static const cli_command_t *dlq_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof dlq_commands / sizeof dlq_commands[0]; i++)
+        if (strcmp(dlq_commands[i].name, name) == 0) return &dlq_commands[i];
+    return NULL;
+}
+
+static int dlq_number(const char *cmd, const char *what, const char *text,
+                      int64_t max, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end || v < 0 || v > max) {
+        fprintf(stderr, "cdcsink dlq %s: %s '%s' is not a number from 0 to %lld\n",
+                cmd, what, text, (long long)max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* One option of either subcommand; -1 on a bad value. */
+static int dlq_option(const char *cmd, int ch, dlq_args_t *a, int64_t now)
+{
+    char why[256];
+    int64_t n;
+    int rc = 0;
+    switch (ch) {
+    case 'c': a->path = optarg; break;
+    case 'n': rc = dlq_number(cmd, "--limit", optarg, INT64_MAX, &a->limit); break;
+    case 's':
+    case 'u':
+        rc = cdc_dlqread_parse_time(optarg, now,
+                                    ch == 's' ? &a->filter.since_s : &a->filter.until_s,
+                                    why, sizeof why);
+        break;
+    case 'k':
+        rc = cdc_dlqread_check_class(optarg, why, sizeof why);
+        a->filter.error_class = optarg;
+        break;
+    case 'd': a->dry_run = true; break;
+    case 't': a->filter.topic = optarg; break;
+    case 'p':
+        rc = dlq_number(cmd, "--partition", optarg, INT32_MAX, &n);
+        a->filter.partition = (int32_t)n;
+        break;
+    case 'o':
+        rc = cdc_dlqread_parse_offsets(optarg, &a->filter.offset_from,
+                                       &a->filter.offset_to, why, sizeof why);
+        break;
+    }
+    if (rc != 0 && ch != 'n' && ch != 'p')
+        fprintf(stderr, "cdcsink dlq %s: %s\n", cmd, why);
+    return rc;
+}
+
+/* The combinations getopt cannot check. */
+static int dlq_check_args(const cli_command_t *cmd, const dlq_args_t *a,
+                          bool offsets_given)
+{
+    const char *why = NULL;
+    if (!a->path) why = "-c FILE is required";
+    else if (a->filter.partition >= 0 && !a->filter.topic)
+        why = "--partition needs --topic";
+    else if (offsets_given && a->filter.partition < 0)
+        why = "--offsets needs --topic and --partition";
+    else if (a->filter.since_s > a->filter.until_s)
+        why = "--since is after --until";
+    if (!why) return 0;
+    fprintf(stderr, "cdcsink dlq %s: %s\n\n%s", cmd->name, why, cmd->usage);
+    return -1;
+}
+
+/* Parses a dlq subcommand's options; -1 on misuse, 1 when help was
+ * printed. */
+static int dlq_parse_args(const cli_command_t *cmd, bool replay, int argc,
+                          char **argv, dlq_args_t *a)
+{
+    static const struct option inspect_opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"limit", required_argument, NULL, 'n'},
+        {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
+        {"class", required_argument, NULL, 'k'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option replay_opts[] = {
+        {"config", required_argument, NULL, 'c'},   {"dry-run", no_argument, NULL, 'd'},
+        {"since", required_argument, NULL, 's'},    {"until", required_argument, NULL, 'u'},
+        {"class", required_argument, NULL, 'k'},    {"topic", required_argument, NULL, 't'},
+        {"partition", required_argument, NULL, 'p'}, {"offsets", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    cdc_dlqread_filter_init(&a->filter);
+    a->limit = -1;
+    int64_t now = (int64_t)time(NULL);
+    bool offsets_given = false;
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:h", replay ? replay_opts : inspect_opts,
+                             NULL)) != -1) {
+        if (ch == 'h') {
+            fputs(cmd->usage, stdout);
+            return 1;
+        }
+        if (ch == '?' || ch == ':') {
+            fprintf(stderr, "cdcsink dlq %s: unknown option or missing value '%s'\n\n%s",
+                    cmd->name, argv[optind - 1], cmd->usage);
+            return -1;
+        }
+        offsets_given = offsets_given || ch == 'o';
+        if (dlq_option(cmd->name, ch, a, now) != 0) return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cdcsink dlq %s: unexpected argument '%s'\n\n%s",
+                cmd->name, argv[optind], cmd->usage);
+        return -1;
+    }
+    return dlq_check_args(cmd, a, offsets_given);
+}
+
+/* Loads the config of a dlq subcommand; NULL with *code set otherwise. */
+static cdc_config_t *dlq_load(const char *name, bool replay, int argc,
+                              char **argv, dlq_args_t *a, int *code)
+{
+    int rc = dlq_parse_args(dlq_find(name), replay, argc, argv, a);
+    if (rc != 0) {
+        *code = rc > 0 ? CDC_EXIT_OK : CDC_EXIT_USAGE;
+        return NULL;
+    }
+    char errstr[1024];
+    cdc_config_t *cfg = cdc_config_load(a->path, errstr, sizeof errstr);
+    if (!cfg) {
+        fprintf(stderr, "cdcsink: %s\n", errstr);
+        *code = CDC_EXIT_USAGE;
+    }
+    return cfg;
+}
+
+static int cmd_dlq_inspect(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+    dlq_args_t a;
+    int code;
+    cdc_config_t *cfg = dlq_load("inspect", false, argc, argv, &a, &code);
+    if (!cfg) return code;
+    /* stdout is the JSON; only warnings and errors go to stderr. */
+    cdc_log_setup(CDC_LOG_WARN, CDC_LOG_FORMAT_LOGFMT, cdc_config_get(cfg, "name"));
+    cdc_inspect_options_t opts = {.filter = a.filter, .limit = a.limit};
+    char errstr[1024];
+    int64_t printed = 0;
+    code = CDC_EXIT_OK;
+    if (cdc_inspect_run(cfg, &opts, stdout, stop, &printed, errstr, sizeof errstr) != 0) {
+        fprintf(stderr, "cdcsink dlq inspect: %s\n", errstr);
+        code = CDC_EXIT_FAILURE;
+    }
+    cdc_config_destroy(cfg);
+    return code;
+}
+
+static int cmd_dlq_replay(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+    dlq_args_t a;
+    int code;
+    cdc_config_t *cfg = dlq_load("replay", true, argc, argv, &a, &code);
+    if (!cfg) return code;
+    cli_setup_log(cfg);
+    cdc_replay_options_t opts = {.filter = a.filter, .dry_run = a.dry_run};
+    cdc_replay_stats_t stats;
+    char errstr[1024];
+    cdc_replay_result_t r =
+        cdc_replay_run(cfg, &opts, stdout, stop, &stats, errstr, sizeof errstr);
+    cdc_replay_print_summary(&stats, a.dry_run, stdout);
+    if (r == CDC_REPLAY_FAILED)
+        fprintf(stderr, "cdcsink dlq replay: %s\n", errstr);
+    else if (r == CDC_REPLAY_STOPPED)
+        fprintf(stderr, "cdcsink dlq replay: interrupted; what finished is "
+                        "committed, run it again to resume\n");
+    cdc_config_destroy(cfg);
+    return r == CDC_REPLAY_DONE && stats.failed_again == 0 ? CDC_EXIT_OK
+                                                           : CDC_EXIT_FAILURE;
+}
+
+static int cmd_dlq(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+    const cli_command_t *dlq = cli_find("dlq");
+    if (argc < 2) {
+        fputs(dlq->usage, stderr);
+        return CDC_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(dlq->usage, stdout);
+        return CDC_EXIT_OK;
+    }
+    const cli_command_t *sub = dlq_find(argv[1]);
+    if (!sub) {
+        fprintf(stderr, "cdcsink dlq: no subcommand '%s'\n\n%s", argv[1], dlq->usage);
+        return CDC_EXIT_USAGE;
+    }
+    return sub->run(argc - 1, argv + 1, stop);
+}
+
 static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop)
 {
     (void)argc;
@@ -299,6 +584,15 @@ static int cmd_help(int argc, char **argv, volatile sig_atomic_t *stop)
         fprintf(stderr, "cdcsink: no command '%s'\n\n", argv[1]);
         cli_usage(stderr);
         return CDC_EXIT_USAGE;
+    }
+    if (argc >= 3 && cmd->run == cmd_dlq) { /* help dlq inspect|replay */
+        const cli_command_t *sub = dlq_find(argv[2]);
+        if (!sub) {
+            fprintf(stderr, "cdcsink dlq: no subcommand '%s'\n\n%s", argv[2],
+                    cmd->usage);
+            return CDC_EXIT_USAGE;
+        }
+        cmd = sub;
     }
     fputs(cmd->usage, stdout);
     return CDC_EXIT_OK;

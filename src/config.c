@@ -193,6 +193,12 @@ static const struct key_def keys[] = {
      .def = "${source.table}", .sinks = SINK_POSTGRES,
      .desc = "Target table of a record. Placeholders: `${topic}`, "
              "`${source.db}`, `${source.schema}`, `${source.table}`."},
+    {.name = "connection.pool.size", .type = TYPE_INT, .def = "2", .min = 1,
+     .max = 32, .sinks = SINK_POSTGRES,
+     .desc = "Sessions writing in parallel: each batch is split by key over "
+             "them, each part in its own transaction (safe: every write is "
+             "guarded, so a part committed before another failed is stale "
+             "on the retry)."},
     {.name = "table.schema", .type = TYPE_STRING, .def = "public",
      .sinks = SINK_POSTGRES,
      .desc = "PostgreSQL schema the target tables live in (created by "

@@ -1,6 +1,7 @@
 #include "postgres.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ typedef struct column_map {
 typedef struct pg_target {
     char *name;
     cdc_pg_table_t *table;
+    bool catalog_stale; /* the table changed under us: read it again */
     column_map_t *maps;
     size_t nmaps;
 } pg_target_t;
@@ -36,9 +38,19 @@ typedef struct prepared {
     char name[24];
 } prepared_t;
 
+/* One session: a connection and the statements prepared on it. */
+typedef struct pg_conn {
+    PGconn *conn;
+    prepared_t *prepared;
+    size_t nprepared;
+} pg_conn_t;
+
 typedef struct pg_sink {
     char *conninfo;
-    PGconn *conn;
+    /* pool[0] also reads the catalog and runs DDL; each batch is split by
+     * key over the pool and written in parallel (connection.pool.size). */
+    pg_conn_t *pool;
+    size_t npool;
     char *schema;
     char *name_format;
     char **pk_fields; /* NULL-terminated, or NULL */
@@ -51,8 +63,6 @@ typedef struct pg_sink {
     time_t last_purge;
     pg_target_t *targets;
     size_t ntargets;
-    prepared_t *prepared;
-    size_t nprepared;
 } pg_sink_t;
 
 /* What one record of the batch asks of the database. */
@@ -72,12 +82,25 @@ typedef struct pg_work {
  * Connection
  * ------------------------------------------------------------------- */
 
+static void pg_conn_forget(pg_conn_t *c)
+{
+    if (c->conn) PQfinish(c->conn);
+    c->conn = NULL;
+    for (size_t i = 0; i < c->nprepared; i++) free(c->prepared[i].sql);
+    c->nprepared = 0; /* prepared statements die with their session */
+}
+
 static void pg_forget_connection(pg_sink_t *s)
 {
-    if (s->conn) PQfinish(s->conn);
-    s->conn = NULL;
-    for (size_t i = 0; i < s->nprepared; i++) free(s->prepared[i].sql);
-    s->nprepared = 0; /* prepared statements die with their session */
+    for (size_t i = 0; i < s->npool; i++) pg_conn_forget(&s->pool[i]);
+}
+
+/* Drops the sessions that broke, keeps the others. */
+static void pg_forget_broken(pg_sink_t *s)
+{
+    for (size_t i = 0; i < s->npool; i++)
+        if (s->pool[i].conn && PQstatus(s->pool[i].conn) != CONNECTION_OK)
+            pg_conn_forget(&s->pool[i]);
 }
 
 /* Whether a failed connection attempt can succeed later by itself. */
@@ -97,33 +120,43 @@ static void pg_notice(void *arg, const char *message)
     cdc_log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-static cdc_sink_status_t pg_connect(pg_sink_t *s, char *errstr,
-                                    size_t errstr_size)
+static cdc_sink_status_t pg_conn_open(pg_sink_t *s, pg_conn_t *c,
+                                      char *errstr, size_t errstr_size)
 {
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK) return CDC_SINK_OK;
-    pg_forget_connection(s);
-    s->conn = PQconnectdb(s->conninfo);
-    if (PQstatus(s->conn) != CONNECTION_OK) {
+    if (c->conn && PQstatus(c->conn) == CONNECTION_OK) return CDC_SINK_OK;
+    pg_conn_forget(c);
+    c->conn = PQconnectdb(s->conninfo);
+    if (PQstatus(c->conn) != CONNECTION_OK) {
         /* libpq's message names host and user, never the password. */
         char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(s->conn));
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->conn));
         msg[strcspn(msg, "\n")] = '\0';
-        pg_forget_connection(s);
+        pg_conn_forget(c);
         cdc_errstr_set(errstr, errstr_size, "connecting to PostgreSQL: %s", msg);
         return connect_error_is_fatal(msg) ? CDC_SINK_FATAL : CDC_SINK_RETRY;
     }
-    PQsetNoticeProcessor(s->conn, pg_notice, NULL);
+    PQsetNoticeProcessor(c->conn, pg_notice, NULL);
     /* Text values are written and compared in one, fixed convention. */
-    PGresult *res = PQexec(s->conn, "SET TimeZone = 'UTC'; SET DateStyle = "
+    PGresult *res = PQexec(c->conn, "SET TimeZone = 'UTC'; SET DateStyle = "
                                     "'ISO, YMD'; SET IntervalStyle = "
                                     "'postgres'; SET extra_float_digits = 3");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok) {
         cdc_errstr_set(errstr, errstr_size, "session setup: %s",
-                       PQerrorMessage(s->conn));
-        pg_forget_connection(s);
+                       PQerrorMessage(c->conn));
+        pg_conn_forget(c);
         return CDC_SINK_RETRY;
+    }
+    return CDC_SINK_OK;
+}
+
+static cdc_sink_status_t pg_connect(pg_sink_t *s, char *errstr,
+                                    size_t errstr_size)
+{
+    for (size_t i = 0; i < s->npool; i++) {
+        cdc_sink_status_t st = pg_conn_open(s, &s->pool[i], errstr, errstr_size);
+        if (st != CDC_SINK_OK) return st;
     }
     return CDC_SINK_OK;
 }
@@ -163,7 +196,8 @@ static void pg_close(void *state)
         free(t->name);
     }
     free(s->targets);
-    free(s->prepared);
+    for (size_t i = 0; i < s->npool; i++) free(s->pool[i].prepared);
+    free(s->pool);
     for (char **f = s->pk_fields; f && *f; f++) free(*f);
     free(s->pk_fields);
     free(s->conninfo);
@@ -178,6 +212,8 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
 {
     pg_sink_t *s = calloc(1, sizeof *s);
     s->conninfo = strdup(cdc_config_get(cfg, "connection.url"));
+    s->npool = (size_t)cdc_config_get_int(cfg, "connection.pool.size");
+    s->pool = calloc(s->npool, sizeof *s->pool);
     s->schema = strdup(cdc_config_get(cfg, "table.schema"));
     s->name_format = strdup(cdc_config_get(cfg, "table.name.format"));
     s->position_column = strdup(cdc_config_get(cfg, "position.column"));
@@ -213,7 +249,7 @@ static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
         cdc_log_warn("%s; will retry", errstr);
     else if (cdc_config_get_bool(cfg, "auto.migrate")) {
         int applied, retry;
-        if (cdc_pg_migrate(s->conn, &applied, &retry, errstr, errstr_size) != 0) {
+        if (cdc_pg_migrate(s->pool[0].conn, &applied, &retry, errstr, errstr_size) != 0) {
             pg_close(s);
             return -1;
         }
@@ -228,7 +264,7 @@ int cdc_postgres_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
     pg_sink_t *s = pg_sink_new(cfg);
     int retry = 0, rc = -1;
     if (pg_connect(s, errstr, errstr_size) == CDC_SINK_OK)
-        rc = cdc_pg_migrate(s->conn, applied, &retry, errstr, errstr_size);
+        rc = cdc_pg_migrate(s->pool[0].conn, applied, &retry, errstr, errstr_size);
     pg_close(s);
     return rc;
 }
@@ -238,7 +274,7 @@ static int pg_ping(void *state)
     pg_sink_t *s = state;
     char errstr[256];
     if (pg_connect(s, errstr, sizeof errstr) != CDC_SINK_OK) return -1;
-    PGresult *res = PQexec(s->conn, "SELECT 1");
+    PGresult *res = PQexec(s->pool[0].conn, "SELECT 1");
     int ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
     return ok ? 0 : -1;
@@ -261,15 +297,15 @@ static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
     t->table = NULL;
     for (size_t k = 0; k < t->nmaps; k++) free(t->maps[k].target);
     t->nmaps = 0;
-    cdc_pg_status_t st = cdc_pg_table_load(s->conn, s->schema, t->name,
+    cdc_pg_status_t st = cdc_pg_table_load(s->pool[0].conn, s->schema, t->name,
                                            &s->table_options, &t->table,
                                            errstr, errstr_size);
     if (st == CDC_PG_MISSING && s->auto_create && ev->row_schema) {
-        st = cdc_pg_table_create(s->conn, s->schema, t->name, &s->table_options,
+        st = cdc_pg_table_create(s->pool[0].conn, s->schema, t->name, &s->table_options,
                                  ev, errstr, errstr_size);
         if (st == CDC_PG_OK) {
             cdc_log_info("created table \"%s\".\"%s\"", s->schema, t->name);
-            st = cdc_pg_table_load(s->conn, s->schema, t->name,
+            st = cdc_pg_table_load(s->pool[0].conn, s->schema, t->name,
                                    &s->table_options, &t->table, errstr,
                                    errstr_size);
         }
@@ -319,7 +355,7 @@ static map_result_t target_evolve(pg_sink_t *s, pg_target_t *t,
                            t->table->qualified);
             return MAP_REJECT;
         }
-        cdc_pg_status_t st = cdc_pg_table_add_column(s->conn, t->table, c, why,
+        cdc_pg_status_t st = cdc_pg_table_add_column(s->pool[0].conn, t->table, c, why,
                                                      why_size);
         if (st != CDC_PG_OK) {
             *status = status_of(st);
@@ -483,7 +519,7 @@ static plan_result_t plan_target(pg_sink_t *s, const cdc_event_t *ev,
     if (!w->target->table) {
         if (ev->op == CDC_OP_TOMBSTONE && !ev->row_schema) {
             cdc_pg_status_t st = cdc_pg_table_load(
-                s->conn, s->schema, w->target->name, &s->table_options,
+                s->pool[0].conn, s->schema, w->target->name, &s->table_options,
                 &w->target->table, errstr, errstr_size);
             if (st == CDC_PG_MISSING) return PLAN_DECIDED; /* nothing to delete */
             if (st != CDC_PG_OK) {
@@ -573,24 +609,28 @@ static bool same_shape(const pg_work_t *a, const pg_work_t *b)
            memcmp(a->columns, b->columns, a->ncolumns * sizeof *a->columns) == 0;
 }
 
-/* Groups the work items listed in `items` (n of them). */
-static size_t make_groups(const pg_work_t *work, const size_t *items, size_t n,
-                          pg_group_t *groups, cdc_arena_t *arena)
+/* Groups the work items listed in `items` (n of them); NULL when out of
+ * memory, else the group array with *ngroups set. */
+static pg_group_t *make_groups(const pg_work_t *work, const size_t *items,
+                               size_t n, size_t *ngroups, cdc_arena_t *arena)
 {
-    size_t ngroups = 0;
+    pg_group_t *groups = cdc_arena_alloc(arena, (n + 1) * sizeof *groups);
+    if (!groups) return NULL;
+    *ngroups = 0;
     for (size_t k = 0; k < n; k++) {
         const pg_work_t *w = &work[items[k]];
         size_t g = 0;
-        while (g < ngroups && !same_shape(groups[g].first, w)) g++;
-        if (g == ngroups) {
+        while (g < *ngroups && !same_shape(groups[g].first, w)) g++;
+        if (g == *ngroups) {
             groups[g].first = w;
             groups[g].members = cdc_arena_alloc(arena, (n + 1) * sizeof(size_t));
             groups[g].count = 0;
-            ngroups++;
+            if (!groups[g].members) return NULL;
+            (*ngroups)++;
         }
-        if (groups[g].members) groups[g].members[groups[g].count++] = items[k];
+        groups[g].members[groups[g].count++] = items[k];
     }
-    return ngroups;
+    return groups;
 }
 
 static bool uses_ledger(const pg_sink_t *s, cdc_pg_action_t action)
@@ -599,25 +639,25 @@ static bool uses_ledger(const pg_sink_t *s, cdc_pg_action_t action)
            (action == CDC_PG_UPSERT || action == CDC_PG_HARD_DELETE);
 }
 
-/* The name of the prepared statement for this SQL on this connection. */
-static const char *prepared_name(pg_sink_t *s, const char *sql, int nparams,
+/* The name of the prepared statement for this SQL on this session. */
+static const char *prepared_name(pg_conn_t *c, const char *sql, int nparams,
                                  PGresult **failure)
 {
-    for (size_t i = 0; i < s->nprepared; i++)
-        if (strcmp(s->prepared[i].sql, sql) == 0) return s->prepared[i].name;
-    prepared_t *grown = realloc(s->prepared, (s->nprepared + 1) * sizeof *grown);
+    for (size_t i = 0; i < c->nprepared; i++)
+        if (strcmp(c->prepared[i].sql, sql) == 0) return c->prepared[i].name;
+    prepared_t *grown = realloc(c->prepared, (c->nprepared + 1) * sizeof *grown);
     if (!grown) return NULL;
-    s->prepared = grown;
-    prepared_t *p = &s->prepared[s->nprepared];
-    snprintf(p->name, sizeof p->name, "cdcsink_%zu", s->nprepared);
-    PGresult *res = PQprepare(s->conn, p->name, sql, nparams, NULL);
+    c->prepared = grown;
+    prepared_t *p = &c->prepared[c->nprepared];
+    snprintf(p->name, sizeof p->name, "cdcsink_%zu", c->nprepared);
+    PGresult *res = PQprepare(c->conn, p->name, sql, nparams, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         *failure = res;
         return NULL;
     }
     PQclear(res);
     p->sql = strdup(sql);
-    s->nprepared++;
+    c->nprepared++;
     return p->name;
 }
 
@@ -669,7 +709,9 @@ static bool is_data_error(const char *state)
                      strcmp(state, "42804") == 0);
 }
 
-static exec_result_t classify_failure(pg_sink_t *s, PGresult *res,
+/* Runs on the writer threads: reads the target, never changes it (a
+ * changed table is only flagged, and read again by the next batch). */
+static exec_result_t classify_failure(PGconn *conn, PGresult *res,
                                       pg_target_t *target, char *errstr,
                                       size_t errstr_size)
 {
@@ -677,23 +719,19 @@ static exec_result_t classify_failure(pg_sink_t *s, PGresult *res,
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     cdc_errstr_set(errstr, errstr_size, "%s: SQLSTATE %s: %s",
                    target->table->qualified, state ? state : "none",
-                   msg ? msg : PQerrorMessage(s->conn));
+                   msg ? msg : PQerrorMessage(conn));
     if (is_data_error(state)) return EXEC_DATA;
     if (state && (strcmp(state, "42703") == 0 || strcmp(state, "42P01") == 0)) {
-        /* The table changed under us: read the catalog again. */
-        cdc_pg_table_free(target->table);
-        target->table = NULL;
-        for (size_t k = 0; k < target->nmaps; k++) free(target->maps[k].target);
-        target->nmaps = 0;
+        target->catalog_stale = true;
         return EXEC_RETRY;
     }
-    return cdc_pg_classify(s->conn, res) == CDC_PG_RETRY ? EXEC_RETRY : EXEC_FATAL;
+    return cdc_pg_classify(conn, res) == CDC_PG_RETRY ? EXEC_RETRY : EXEC_FATAL;
 }
 
 /* Runs one group; marks applied[i] for the work items it changed. */
-static exec_result_t group_exec(pg_sink_t *s, const pg_group_t *g,
-                                const pg_work_t *work, bool *applied,
-                                char *errstr, size_t errstr_size)
+static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
+                                const pg_group_t *g, const pg_work_t *work,
+                                bool *applied, char *errstr, size_t errstr_size)
 {
     const pg_work_t *shape = g->first;
     bool ledger = uses_ledger(s, shape->action);
@@ -711,16 +749,16 @@ static exec_result_t group_exec(pg_sink_t *s, const pg_group_t *g,
         r = EXEC_RETRY;
         goto done;
     }
-    const char *name = prepared_name(s, sql.data, (int)nparams, &res);
+    const char *name = prepared_name(c, sql.data, (int)nparams, &res);
     if (!name) {
-        r = res ? classify_failure(s, res, shape->target, errstr, errstr_size)
+        r = res ? classify_failure(c->conn, res, shape->target, errstr, errstr_size)
                 : EXEC_RETRY;
         goto done;
     }
     for (size_t j = 0; j < nparams; j++) values[j] = params[j].data;
-    res = PQexecPrepared(s->conn, name, (int)nparams, values, NULL, NULL, 0);
+    res = PQexecPrepared(c->conn, name, (int)nparams, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        r = classify_failure(s, res, shape->target, errstr, errstr_size);
+        r = classify_failure(c->conn, res, shape->target, errstr, errstr_size);
         goto done;
     }
     for (int row = 0; row < PQntuples(res); row++) {
@@ -734,55 +772,111 @@ done:
     return r;
 }
 
-static exec_result_t run_sql(pg_sink_t *s, const char *sql, char *errstr,
+static exec_result_t run_sql(PGconn *conn, const char *sql, char *errstr,
                              size_t errstr_size)
 {
-    PGresult *res = PQexec(s->conn, sql);
+    PGresult *res = PQexec(conn, sql);
     exec_result_t r = EXEC_OK;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         cdc_errstr_set(errstr, errstr_size, "%s: SQLSTATE %s: %s", sql,
-                       state ? state : "none", PQerrorMessage(s->conn));
+                       state ? state : "none", PQerrorMessage(conn));
         r = is_data_error(state) ? EXEC_DATA
-            : cdc_pg_classify(s->conn, res) == CDC_PG_RETRY ? EXEC_RETRY
-                                                            : EXEC_FATAL;
+            : cdc_pg_classify(conn, res) == CDC_PG_RETRY ? EXEC_RETRY
+                                                         : EXEC_FATAL;
     }
     PQclear(res);
     return r;
 }
 
+static void rollback(PGconn *conn)
+{
+    if (conn && PQstatus(conn) == CONNECTION_OK) PQclear(PQexec(conn, "ROLLBACK"));
+}
+
 /* ---------------------------------------------------------------------
- * The batch
+ * Shards: the batch split by key over the pool, written in parallel
  * ------------------------------------------------------------------- */
 
-static cdc_sink_status_t status_from_exec(pg_sink_t *s, exec_result_t r)
+typedef struct pg_shard {
+    const pg_sink_t *sink;
+    pg_conn_t *conn;
+    const pg_work_t *work;
+    size_t *items; /* winners of this shard */
+    size_t nitems;
+    pg_group_t *groups;
+    size_t ngroups;
+    bool *applied; /* shared, but each shard writes only its own items */
+    exec_result_t result;
+    char errstr[1024];
+} pg_shard_t;
+
+/* One transaction, one statement per group. Runs on its own thread. */
+static void *shard_run(void *arg)
 {
-    if (r == EXEC_OK) return CDC_SINK_OK;
-    if (s->conn && PQstatus(s->conn) != CONNECTION_OK) pg_forget_connection(s);
-    return r == EXEC_FATAL ? CDC_SINK_FATAL : CDC_SINK_RETRY;
+    pg_shard_t *sh = arg;
+    PGconn *conn = sh->conn->conn;
+    exec_result_t r = run_sql(conn, "BEGIN", sh->errstr, sizeof sh->errstr);
+    for (size_t g = 0; g < sh->ngroups && r == EXEC_OK; g++)
+        r = group_exec(sh->sink, sh->conn, &sh->groups[g], sh->work, sh->applied,
+                       sh->errstr, sizeof sh->errstr);
+    if (r == EXEC_OK) r = run_sql(conn, "COMMIT", sh->errstr, sizeof sh->errstr);
+    else rollback(conn);
+    sh->result = r;
+    return NULL;
 }
 
-static void rollback(pg_sink_t *s)
+static uint64_t shard_hash(const pg_work_t *w)
 {
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
-        PQclear(PQexec(s->conn, "ROLLBACK"));
+    const cdc_event_t *ev = w->event;
+    const uint8_t *k = ev->raw_key;
+    size_t len = ev->raw_key ? ev->raw_key_len : 0;
+    if (len >= 5) { /* skip the framing: the same key, any schema id */
+        k += 5;
+        len -= 5;
+    }
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++) h = (h ^ k[i]) * UINT64_C(1099511628211);
+    return h;
 }
 
-/* Every item in one transaction, one statement per group. */
-static exec_result_t run_batch(pg_sink_t *s, const pg_work_t *work,
-                               const size_t *items, size_t n, bool *applied,
-                               cdc_arena_t *arena, char *errstr,
-                               size_t errstr_size)
+/* Splits the winners by key hash; small batches stay on one session. */
+static size_t shards_make(const pg_sink_t *s, pg_work_t *work,
+                          const size_t *winners, size_t n, bool *applied,
+                          pg_shard_t *shards, cdc_arena_t *arena)
 {
-    pg_group_t *groups = cdc_arena_alloc(arena, (n + 1) * sizeof *groups);
-    if (!groups) return EXEC_RETRY;
-    size_t ngroups = make_groups(work, items, n, groups, arena);
-    exec_result_t r = run_sql(s, "BEGIN", errstr, errstr_size);
-    for (size_t g = 0; g < ngroups && r == EXEC_OK; g++)
-        r = group_exec(s, &groups[g], work, applied, errstr, errstr_size);
-    if (r == EXEC_OK) r = run_sql(s, "COMMIT", errstr, errstr_size);
-    else rollback(s);
-    return r;
+    size_t nshards = n < 64 ? 1 : s->npool;
+    for (size_t i = 0; i < nshards; i++) {
+        shards[i] = (pg_shard_t){.sink = s, .conn = &s->pool[i], .work = work,
+                                 .applied = applied, .result = EXEC_OK};
+        shards[i].items = cdc_arena_alloc(arena, (n + 1) * sizeof(size_t));
+        if (!shards[i].items) return 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        pg_shard_t *sh = &shards[shard_hash(&work[winners[k]]) % nshards];
+        sh->items[sh->nitems++] = winners[k];
+    }
+    for (size_t i = 0; i < nshards; i++) {
+        shards[i].groups = make_groups(work, shards[i].items, shards[i].nitems,
+                                       &shards[i].ngroups, arena);
+        if (!shards[i].groups) return 0;
+    }
+    return nshards;
+}
+
+/* Every shard on its own session at once; shard 0 on this thread. */
+static void shards_run(pg_shard_t *shards, size_t nshards)
+{
+    pthread_t threads[nshards];
+    bool started[nshards];
+    for (size_t i = 1; i < nshards; i++)
+        started[i] = shards[i].nitems > 0 &&
+                     pthread_create(&threads[i], NULL, shard_run, &shards[i]) == 0;
+    if (shards[0].nitems > 0) shard_run(&shards[0]);
+    for (size_t i = 1; i < nshards; i++) {
+        if (started[i]) pthread_join(threads[i], NULL);
+        else if (shards[i].nitems > 0) shard_run(&shards[i]);
+    }
 }
 
 static void reject_from_error(cdc_outcome_t *o, const char *errstr,
@@ -797,38 +891,68 @@ static void reject_from_error(cdc_outcome_t *o, const char *errstr,
     o->message = cdc_arena_strndup(arena, errstr, strlen(errstr));
 }
 
-/* After a data error: the same items one by one, each in a savepoint, so
- * only the records the database refuses are rejected. */
-static exec_result_t run_isolated(pg_sink_t *s, const pg_work_t *work,
-                                  const size_t *items, size_t n, bool *applied,
-                                  cdc_outcome_t *outcomes, size_t *rejected,
-                                  cdc_arena_t *arena, char *errstr,
-                                  size_t errstr_size)
+/* After a data error: the shard's items one by one, each in a savepoint,
+ * so only the records the database refuses are rejected. */
+static exec_result_t shard_isolate(pg_shard_t *sh, cdc_outcome_t *outcomes,
+                                   cdc_arena_t *arena)
 {
-    exec_result_t r = run_sql(s, "BEGIN", errstr, errstr_size);
-    for (size_t k = 0; k < n && r == EXEC_OK; k++) {
-        size_t member = items[k];
-        pg_group_t one = {&work[member], &member, 1};
-        r = run_sql(s, "SAVEPOINT cdcsink_record", errstr, errstr_size);
+    PGconn *conn = sh->conn->conn;
+    char *errstr = sh->errstr;
+    size_t errstr_size = sizeof sh->errstr;
+    for (size_t k = 0; k < sh->nitems; k++) sh->applied[sh->items[k]] = false;
+    exec_result_t r = run_sql(conn, "BEGIN", errstr, errstr_size);
+    for (size_t k = 0; k < sh->nitems && r == EXEC_OK; k++) {
+        size_t member = sh->items[k];
+        pg_group_t one = {&sh->work[member], &member, 1};
+        r = run_sql(conn, "SAVEPOINT cdcsink_record", errstr, errstr_size);
         if (r != EXEC_OK) break;
         char why[1024];
-        r = group_exec(s, &one, work, applied, why, sizeof why);
+        r = group_exec(sh->sink, sh->conn, &one, sh->work, sh->applied, why,
+                       sizeof why);
         if (r == EXEC_DATA) {
             reject_from_error(&outcomes[member], why, arena);
-            (*rejected)++;
-            r = run_sql(s, "ROLLBACK TO SAVEPOINT cdcsink_record", errstr,
+            r = run_sql(conn, "ROLLBACK TO SAVEPOINT cdcsink_record", errstr,
                         errstr_size);
         } else if (r == EXEC_OK) {
-            r = run_sql(s, "RELEASE SAVEPOINT cdcsink_record", errstr,
+            r = run_sql(conn, "RELEASE SAVEPOINT cdcsink_record", errstr,
                         errstr_size);
         } else {
             cdc_errstr_set(errstr, errstr_size, "%s", why);
         }
     }
-    if (r == EXEC_OK) r = run_sql(s, "COMMIT", errstr, errstr_size);
-    else rollback(s);
+    if (r == EXEC_OK) r = run_sql(conn, "COMMIT", errstr, errstr_size);
+    else rollback(conn);
     return r;
 }
+
+/* The worst result over the shards decides the batch; a shard that
+ * committed while another failed is harmless: the retry finds its rows
+ * already written (stale). */
+static cdc_sink_status_t shards_finish(pg_sink_t *s, pg_shard_t *shards,
+                                       size_t nshards, cdc_outcome_t *outcomes,
+                                       cdc_arena_t *arena, char *errstr,
+                                       size_t errstr_size)
+{
+    exec_result_t worst = EXEC_OK;
+    for (size_t i = 0; i < nshards; i++) {
+        pg_shard_t *sh = &shards[i];
+        if (sh->result == EXEC_DATA) {
+            cdc_log_warn("%s; isolating the offending records", sh->errstr);
+            sh->result = shard_isolate(sh, outcomes, arena);
+        }
+        if (sh->result > worst) {
+            worst = sh->result;
+            cdc_errstr_set(errstr, errstr_size, "%s", sh->errstr);
+        }
+    }
+    if (worst == EXEC_OK) return CDC_SINK_OK;
+    pg_forget_broken(s);
+    return worst == EXEC_FATAL ? CDC_SINK_FATAL : CDC_SINK_RETRY;
+}
+
+/* ---------------------------------------------------------------------
+ * The batch
+ * ------------------------------------------------------------------- */
 
 /* Hard-delete tombstones older than delete.retention.ms, once a minute. */
 static void purge_ledger(pg_sink_t *s)
@@ -839,13 +963,14 @@ static void purge_ledger(pg_sink_t *s)
     char ms[32];
     snprintf(ms, sizeof ms, "%lld", (long long)s->retention_ms);
     const char *params[1] = {ms};
+    PGconn *conn = s->pool[0].conn;
     PGresult *res = PQexecParams(
-        s->conn,
+        conn,
         "DELETE FROM cdcsink.tombstones WHERE deleted_at < now() - "
         "make_interval(secs => $1::bigint / 1000.0)",
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        cdc_log_warn("purging cdcsink.tombstones: %s", PQerrorMessage(s->conn));
+        cdc_log_warn("purging cdcsink.tombstones: %s", PQerrorMessage(conn));
     else if (atoi(PQcmdTuples(res)) > 0)
         cdc_log_info("purged %s tombstone(s) older than delete.retention.ms",
                      PQcmdTuples(res));
@@ -865,7 +990,7 @@ static cdc_sink_status_t plan_batch(pg_sink_t *s, const cdc_event_t *const *even
         plan_result_t r = plan_event(s, events[i], &work[i], &outcomes[i], arena,
                                      &status, errstr, errstr_size);
         if (r == PLAN_STOP) {
-            if (s->conn && PQstatus(s->conn) != CONNECTION_OK) pg_forget_connection(s);
+            pg_forget_broken(s);
             return status;
         }
         if (r == PLAN_WORK) actionable[(*nactionable)++] = i;
@@ -917,6 +1042,20 @@ static size_t collapse_batch(pg_work_t *work, const size_t *actionable,
     return nwinners;
 }
 
+/* Tables flagged as changed under us are read again before planning. */
+static void forget_stale_catalogs(pg_sink_t *s)
+{
+    for (size_t i = 0; i < s->ntargets; i++) {
+        pg_target_t *t = &s->targets[i];
+        if (!t->catalog_stale) continue;
+        cdc_pg_table_free(t->table);
+        t->table = NULL;
+        for (size_t k = 0; k < t->nmaps; k++) free(t->maps[k].target);
+        t->nmaps = 0;
+        t->catalog_stale = false;
+    }
+}
+
 static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
                                   size_t count, cdc_outcome_t *outcomes,
                                   cdc_arena_t *arena, char *errstr,
@@ -925,11 +1064,13 @@ static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
     pg_sink_t *s = state;
     cdc_sink_status_t st = pg_connect(s, errstr, errstr_size);
     if (st != CDC_SINK_OK) return st;
+    forget_stale_catalogs(s);
     pg_work_t *work = cdc_arena_alloc(arena, (count + 1) * sizeof *work);
     size_t *actionable = cdc_arena_alloc(arena, (count + 1) * sizeof *actionable);
     size_t *winners = cdc_arena_alloc(arena, (count + 1) * sizeof *winners);
     bool *applied = cdc_arena_alloc(arena, count + 1);
-    if (!work || !actionable || !winners || !applied) {
+    pg_shard_t *shards = cdc_arena_alloc(arena, (s->npool + 1) * sizeof *shards);
+    if (!work || !actionable || !winners || !applied || !shards) {
         cdc_errstr_set(errstr, errstr_size, "out of memory");
         return CDC_SINK_RETRY;
     }
@@ -940,22 +1081,15 @@ static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
     if (st != CDC_SINK_OK) return st;
     size_t nwinners = collapse_batch(work, actionable, nactionable, winners,
                                      outcomes, arena);
-    if (nwinners == SIZE_MAX) {
+    size_t nshards = nwinners == SIZE_MAX ? 0
+                     : shards_make(s, work, winners, nwinners, applied, shards, arena);
+    if (nshards == 0 && nwinners > 0) {
         cdc_errstr_set(errstr, errstr_size, "out of memory");
         return CDC_SINK_RETRY;
     }
-    exec_result_t r = EXEC_OK;
-    if (nwinners > 0)
-        r = run_batch(s, work, winners, nwinners, applied, arena, errstr,
-                      errstr_size);
-    if (r == EXEC_DATA) {
-        size_t rejected = 0;
-        cdc_log_warn("%s; isolating the offending records", errstr);
-        memset(applied, 0, count + 1);
-        r = run_isolated(s, work, winners, nwinners, applied, outcomes,
-                         &rejected, arena, errstr, errstr_size);
-    }
-    if (r != EXEC_OK) return status_from_exec(s, r);
+    shards_run(shards, nshards);
+    st = shards_finish(s, shards, nshards, outcomes, arena, errstr, errstr_size);
+    if (st != CDC_SINK_OK) return st;
     for (size_t k = 0; k < nwinners; k++)
         if (applied[winners[k]]) outcomes[winners[k]].kind = CDC_OUTCOME_APPLIED;
     purge_ledger(s);

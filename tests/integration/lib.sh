@@ -142,3 +142,27 @@ lag_json() { "$CDCSINK" lag -c "$1" --json || true; }
 consume_all() {
     "$KCAT" -b "$KAFKA_BOOTSTRAP_SERVERS" -C -t "$1" -o beginning -e -q -f "$2" 2>/dev/null || true
 }
+
+# group_committed GROUP TOPIC: "partition:committed" for each partition of
+# TOPIC, as consumer group GROUP has committed it (-1: nothing committed).
+group_committed() {
+    local cfg="$work/committed-$RANDOM.properties"
+    pipeline_file "$cfg" "topics=$2" "group.id=$1"
+    "$CDCSINK" lag -c "$cfg" --json 2>/dev/null | jq -r '.partitions[] | "\(.partition):\(.committed)"'
+}
+
+# replay_stat NAME OUTPUT: a counter from the summary line that `cdcsink
+# dlq replay` printed into OUTPUT ("replay: applied=N stale=N ...").
+replay_stat() {
+    grep '^replay' "$2" | tail -n 1 | grep -o "$1=[0-9]*" | cut -d= -f2
+}
+
+# dlq_replay CONFIG OUTPUT [ARGS...]: runs `cdcsink dlq replay`, stdout into
+# OUTPUT, stderr appended to OUTPUT.log; the exit code is in $replay_rc.
+dlq_replay() {
+    local cfg=$1 out=$2
+    shift 2
+    replay_rc=0
+    "$CDCSINK" dlq replay -c "$cfg" "$@" >"$out" 2>>"$out.log" || replay_rc=$?
+    cat "$out"
+}
