@@ -1,5 +1,6 @@
 #include "inspect.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,7 @@ typedef struct inspect_reader {
     cdc_decoder_t *decoder;
     cdc_arena_t arena;
     cdc_buf_t buf;
+    bool out_closed; /* the reader of our output went away */
 } inspect_reader_t;
 
 static int64_t mono_ms(void)
@@ -186,7 +188,8 @@ static int reader_start(inspect_reader_t *r, const char *topic, char *errstr,
     return 0;
 }
 
-/* Prints one record if it is selected; returns 1 when printed. */
+/* Prints one record if it is selected; returns 1 when printed, -1 when
+ * the output cannot be written (a closed pipe: `| head`). */
 static int reader_print(inspect_reader_t *r, const rd_kafka_message_t *m,
                         const cdc_inspect_options_t *opts, FILE *out)
 {
@@ -203,8 +206,7 @@ static int reader_print(inspect_reader_t *r, const rd_kafka_message_t *m,
         return 0;
     }
     cdc_buf_putc(&r->buf, '\n');
-    fwrite(r->buf.data, 1, r->buf.len, out);
-    return 1;
+    return fwrite(r->buf.data, 1, r->buf.len, out) == r->buf.len ? 1 : -1;
 }
 
 /* Handles what one poll returned; 0 unless the consumer failed for good. */
@@ -224,7 +226,12 @@ static int reader_take(inspect_reader_t *r, rd_kafka_message_t *m,
     } else {
         const cdc_dlqread_partition_t *p = reader_partition(r, m->partition);
         /* Records written after the start are not this inspection's. */
-        if (p && m->offset < p->end) *printed += reader_print(r, m, opts, out);
+        int n = p && m->offset < p->end ? reader_print(r, m, opts, out) : 0;
+        if (n < 0 && errno == EPIPE) r->out_closed = true; /* `| head`: done */
+        else if (n < 0)
+            rc = cdc_errstr_set(errstr, errstr_size, "writing the output: %s",
+                                strerror(errno));
+        else *printed += n;
         if (p && m->offset + 1 >= p->end) reader_mark_done(r, m->partition);
     }
     rd_kafka_message_destroy(m);
@@ -236,7 +243,7 @@ static int reader_loop(inspect_reader_t *r, const cdc_inspect_options_t *opts,
                        int64_t *printed, char *errstr, size_t errstr_size)
 {
     int64_t last_progress = mono_ms();
-    while (r->remaining > 0 && !*stop &&
+    while (r->remaining > 0 && !*stop && !r->out_closed &&
            (opts->limit < 0 || *printed < opts->limit)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 200);
         if (!m) {

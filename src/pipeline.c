@@ -213,8 +213,11 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         cdc_observe_consumed(p->observe, rd_kafka_topic_name(p->pending[taken]->rkt),
                              p->pending[taken]->partition);
     }
-    memmove(p->pending, p->pending + taken, (p->npending - taken) * sizeof *p->pending);
-    p->npending -= taken;
+    if (taken) { /* p->pending is NULL until something was held back */
+        memmove(p->pending, p->pending + taken,
+                (p->npending - taken) * sizeof *p->pending);
+        p->npending -= taken;
+    }
 
     int64_t deadline = 0;
     while (b->count < max && !*stop && !*fatal) {

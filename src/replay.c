@@ -226,8 +226,10 @@ static int batch_collect(replay_t *r, volatile sig_atomic_t *stop)
     size_t taken = 0;
     for (; taken < r->npending && r->count < max; taken++)
         if (batch_push(r, r->pending[taken]) != 0) return -1;
-    memmove(r->pending, r->pending + taken, (r->npending - taken) * sizeof *r->pending);
-    r->npending -= taken;
+    if (taken) {
+        memmove(r->pending, r->pending + taken, (r->npending - taken) * sizeof *r->pending);
+        r->npending -= taken;
+    }
     while (r->count < max && !*stop && !r->fatal) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, r->count ? 50 : 100);
         if (!m) break;
