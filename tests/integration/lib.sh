@@ -33,16 +33,26 @@ psql_target() { psql "$TARGET_PG_URL" -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 # The shared Debezium connector captures every public.it_* table into
 # topics it.public.it_*; tests create their own tables.
+# The shared connector's name changes whenever it is created again: Kafka
+# Connect keeps source offsets by connector name, and a connector of an old
+# name would resume from an LSN its new replication slot never had.
 ensure_it_connector() {
-    connector_running it && curl -fsS "$KAFKA_CONNECT_URL/connectors/it/config" |
-        jq -e '.["field.name.adjustment.mode"] == "avro"' >/dev/null && return 0
-    "$root/tests/stack/stack" connector remove it >&2 || true
-    # all_tables: tables created after the connector starts are captured.
+    local name
+    for name in $(curl -fsS "$KAFKA_CONNECT_URL/connectors" | jq -r '.[] | select(. == "it" or startswith("it-"))'); do
+        if connector_running "$name" && curl -fsS "$KAFKA_CONNECT_URL/connectors/$name/config" |
+            jq -e '.["field.name.adjustment.mode"] == "avro"' >/dev/null; then
+            return 0
+        fi
+        "$root/tests/stack/stack" connector remove "$name" >&2 || true
+    done
+    # Slots of connectors a restarted Connect forgot would hold WAL forever.
+    psql_source -c "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots
+                    WHERE slot_name LIKE 'dbz\_it%' AND NOT active" >/dev/null
     # Three partitions per topic, so rebalances have something to move.
     # Intervals as ISO 8601 strings: Debezium's default (microseconds with
     # 30.4375-day months) cannot round-trip. Column names that Avro cannot
     # hold become valid Avro names.
-    "$root/tests/stack/stack" connector add it 'public\.it_.*' topic.prefix=it \
+    "$root/tests/stack/stack" connector add "it-$(date +%s%N)" 'public\.it_.*' topic.prefix=it \
         publication.autocreate.mode=all_tables snapshot.mode=no_data \
         topic.creation.default.partitions=3 topic.creation.default.replication.factor=1 \
         interval.handling.mode=string \
