@@ -12,7 +12,7 @@ ensure_it_connector
 psql_source -c "INSERT INTO $table SELECT g, g FROM generate_series(1, 50) g"
 
 pipeline_file "$work/p.properties" "topics=$topic" "jsonl.path=$work/out.jsonl" \
-    "commit.interval.ms=3600000"
+    "commit.interval.ms=3600000" "log.format=json"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
 wait_for 60 "50 lines" at_least 50 "$work/out.jsonl"
 committed=$(lag_json "$work/p.properties" | jq '[.partitions[].committed] | max')
@@ -27,5 +27,8 @@ lag=$(lag_json "$work/p.properties")
 echo "$lag"
 echo "$lag" | jq -e '.total_lag == 0' >/dev/null || fail "not committed up to the end: $lag"
 echo "$lag" | jq -e '.members == 0 and .state == "Empty"' >/dev/null || fail "group not left: $lag"
-grep -q 'msg="stopped"' "$work/cdcsink.log" || fail "no 'stopped' line in the log"
+say "log.format=json: every line is a JSON object with the pipeline"
+jq -e -s 'length > 3 and all(.[]; .pipeline == "'"$test_name-$uid"'" and (.level | type) == "string")' \
+    "$work/cdcsink.log" >/dev/null || fail "the log is not JSON lines: $(head -3 "$work/cdcsink.log")"
+jq -e -s 'any(.[]; .msg == "stopped")' "$work/cdcsink.log" >/dev/null || fail "no 'stopped' line in the log"
 echo ok

@@ -11,7 +11,10 @@ topic="it.public.$table"
 db=$(sed -E 's|.*/([^/?]+).*|\1|' <<<"$TARGET_PG_URL")
 psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v int)"
 ensure_it_connector
-pg_pipeline_file "$work/p.properties" "topics=$topic" "auto.create=true" "http.listen=127.0.0.1:0"
+# A secret that must never show: in the log, /metrics or `check`.
+secret="s3cr3t-$uid"
+pg_pipeline_file "$work/p.properties" "topics=$topic" "auto.create=true" "http.listen=127.0.0.1:0" \
+    "schema.registry.basic.auth.user.info=reader:$secret"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
 wait_for 30 "the HTTP port in the log" grep -q "serving /metrics" "$work/cdcsink.log"
 port=$(grep -o 'serving /metrics.*(port [0-9]*)' "$work/cdcsink.log" | grep -o '[0-9]*)$' | tr -d ')')
@@ -43,6 +46,10 @@ grep -q '^cdcsink_freshness_seconds{' "$work/metrics.txt" || fail "no freshness 
 grep -q '^cdcsink_ready{.*} 1$' "$work/metrics.txt" || fail "not ready"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] || fail "/healthz not 200"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" = 200 ] || fail "/readyz not 200"
+
+"$CDCSINK" check -c "$work/p.properties" >"$work/check.txt"
+grep -q "schema.registry.basic.auth.user.info = \*\*\*\*\*\*\*\*" "$work/check.txt" || fail "check does not mask the secret"
+! grep -q "$secret" "$work/check.txt" "$work/metrics.txt" "$work/cdcsink.log" || fail "the secret leaked"
 
 say "sink down: /readyz 503"
 restore() { psql_source -c "ALTER DATABASE \"$db\" ALLOW_CONNECTIONS true" >/dev/null 2>&1 || true; }
