@@ -578,6 +578,19 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
     }
     w->map = map;
     int rc = plan_columns(w->target->table, w, map, arena);
+    if (rc > 0 && w->row == ev->key && ev->before) {
+        /* pk.fields beyond the record key: the before image has them when
+         * the source table has REPLICA IDENTITY FULL. */
+        w->row = ev->before;
+        w->row_schema = ev->row_schema;
+        if (target_map(s, w->target, ev, w->row_schema, &map, status, why,
+                       sizeof why) != MAP_OK) {
+            cdc_errstr_set(errstr, errstr_size, "%s", why);
+            return PLAN_STOP;
+        }
+        w->map = map;
+        rc = plan_columns(w->target->table, w, map, arena);
+    }
     if (rc < 0) {
         *status = CDC_SINK_RETRY;
         cdc_errstr_set(errstr, errstr_size, "out of memory");
@@ -585,8 +598,9 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
     }
     if (rc > 0) {
         reject(o, "data", "cdcsink.MissingKey",
-               "a primary-key column of the target has no value in the record",
-               arena);
+               "a primary-key column of the target has no value in the record "
+               "(pk.fields beyond the record key need REPLICA IDENTITY FULL "
+               "on the source table for deletes)", arena);
         return PLAN_DECIDED;
     }
     return PLAN_WORK;
