@@ -651,11 +651,10 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
     return CDC_PIPELINE_STOPPED;
 }
 
-const cdc_pipeline_stats_t *cdc_pipeline_stats(const cdc_pipeline_t *p)
+const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *p)
 {
-    cdc_pipeline_t *mutable = (cdc_pipeline_t *)p;
-    mutable->stats.latency_p50_ms = latency_percentile(p, 0.50);
-    mutable->stats.latency_p99_ms = latency_percentile(p, 0.99);
+    p->stats.latency_p50_ms = latency_percentile(p, 0.50);
+    p->stats.latency_p99_ms = latency_percentile(p, 0.99);
     return &p->stats;
 }
 

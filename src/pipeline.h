@@ -46,7 +46,8 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *pipeline,
                                      volatile sig_atomic_t *stop,
                                      char *errstr, size_t errstr_size);
 
-const cdc_pipeline_stats_t *cdc_pipeline_stats(const cdc_pipeline_t *pipeline);
+/* Counters so far, with the latency percentiles computed now. */
+const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *pipeline);
 
 /* Commits what is stored, leaves the group, closes the sink. */
 void cdc_pipeline_destroy(cdc_pipeline_t *pipeline);

@@ -1,0 +1,413 @@
+#include "pg_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collapse.h"
+#include "errstr.h"
+#include "log.h"
+#include "route.h"
+
+/* ---------------------------------------------------------------------
+ * Targets: table, columns, auto.create, auto.evolve
+ * ------------------------------------------------------------------- */
+
+static cdc_sink_status_t status_of(cdc_pg_status_t s)
+{
+    return s == CDC_PG_RETRY ? CDC_SINK_RETRY : CDC_SINK_FATAL;
+}
+
+static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
+                                     const cdc_event_t *ev, char *errstr,
+                                     size_t errstr_size)
+{
+    cdc_pg_table_free(t->table);
+    t->table = NULL;
+    for (size_t k = 0; k < t->nmaps; k++) free(t->maps[k].target);
+    t->nmaps = 0;
+    cdc_pg_status_t st = cdc_pg_table_load(s->pool[0].conn, s->schema, t->name,
+                                           &s->table_options, &t->table,
+                                           errstr, errstr_size);
+    if (st == CDC_PG_MISSING && s->auto_create && ev->row_schema) {
+        st = cdc_pg_table_create(s->pool[0].conn, s->schema, t->name, &s->table_options,
+                                 ev, errstr, errstr_size);
+        if (st == CDC_PG_OK) {
+            cdc_log_info("created table \"%s\".\"%s\"", s->schema, t->name);
+            st = cdc_pg_table_load(s->pool[0].conn, s->schema, t->name,
+                                   &s->table_options, &t->table, errstr,
+                                   errstr_size);
+        }
+    }
+    if (st == CDC_PG_OK) return CDC_SINK_OK;
+    return st == CDC_PG_MISSING ? CDC_SINK_FATAL : status_of(st);
+}
+
+static pg_target_t *target_find(pg_sink_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->ntargets; i++)
+        if (strcmp(s->targets[i].name, name) == 0) return &s->targets[i];
+    pg_target_t *grown = realloc(s->targets, (s->ntargets + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    s->targets = grown;
+    pg_target_t *t = &s->targets[s->ntargets++];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    return t;
+}
+
+typedef enum map_result { MAP_OK, MAP_REJECT, MAP_ERROR } map_result_t;
+
+/* Adds the row's new columns (auto.evolve) or says why it cannot. */
+static map_result_t target_evolve(pg_sink_t *s, pg_target_t *t,
+                                  const cdc_event_t *ev,
+                                  cdc_sink_status_t *status, char *why,
+                                  size_t why_size)
+{
+    const cdc_row_schema_t *row = ev->row_schema;
+    bool added = false;
+    for (size_t i = 0; i < row->ncolumns; i++) {
+        const cdc_column_t *c = &row->columns[i];
+        if (cdc_pg_table_find(t->table, c->name) >= 0) continue;
+        if (!s->auto_evolve) {
+            cdc_errstr_set(why, why_size,
+                           "table %s has no column \"%s\" that the record "
+                           "carries (add it, or set auto.evolve=true)",
+                           t->table->qualified, c->name);
+            *status = CDC_SINK_FATAL;
+            return MAP_ERROR;
+        }
+        if (!c->optional && !c->has_default) {
+            cdc_errstr_set(why, why_size,
+                           "new required column \"%s\" without a default "
+                           "cannot be added to %s safely", c->name,
+                           t->table->qualified);
+            return MAP_REJECT;
+        }
+        cdc_pg_status_t st = cdc_pg_table_add_column(s->pool[0].conn, t->table, c, why,
+                                                     why_size);
+        if (st != CDC_PG_OK) {
+            *status = status_of(st);
+            return MAP_ERROR;
+        }
+        cdc_log_info("auto.evolve: added column \"%s\" to %s", c->name,
+                     t->table->qualified);
+        added = true;
+    }
+    if (added) {
+        *status = target_load(s, t, ev, why, why_size);
+        if (*status != CDC_SINK_OK) return MAP_ERROR;
+    }
+    return MAP_OK;
+}
+
+/* The column map of this writer schema for the target, made once. */
+static map_result_t target_map(pg_sink_t *s, pg_target_t *t,
+                               const cdc_event_t *ev,
+                               const cdc_row_schema_t *row, const int **map,
+                               cdc_sink_status_t *status, char *why,
+                               size_t why_size)
+{
+    for (size_t k = 0; k < t->nmaps; k++)
+        if (t->maps[k].row == row) {
+            *map = t->maps[k].target;
+            return MAP_OK;
+        }
+    if (row == ev->row_schema) { /* keys never evolve a table */
+        map_result_t r = target_evolve(s, t, ev, status, why, why_size);
+        if (r != MAP_OK) return r;
+    }
+    column_map_t *grown = realloc(t->maps, (t->nmaps + 1) * sizeof *grown);
+    if (!grown) {
+        *status = CDC_SINK_RETRY;
+        cdc_errstr_set(why, why_size, "out of memory");
+        return MAP_ERROR;
+    }
+    t->maps = grown;
+    column_map_t *m = &t->maps[t->nmaps++];
+    m->row = row;
+    m->target = calloc(row->ncolumns + 1, sizeof *m->target);
+    for (size_t i = 0; i < row->ncolumns; i++)
+        m->target[i] = cdc_pg_table_find(t->table, row->columns[i].name);
+    *map = m->target;
+    return MAP_OK;
+}
+
+/* ---------------------------------------------------------------------
+ * Planning: what each record asks for
+ * ------------------------------------------------------------------- */
+
+typedef enum plan_result {
+    PLAN_WORK,     /* w is filled: write it */
+    PLAN_DECIDED,  /* the outcome is set (skipped or rejected) */
+    PLAN_STOP      /* batch-level failure: *status says which */
+} plan_result_t;
+
+static void reject(cdc_outcome_t *o, const char *error_class,
+                   const char *name, const char *message, cdc_arena_t *arena)
+{
+    o->kind = CDC_OUTCOME_REJECTED;
+    o->error_class = error_class;
+    o->exception_name = name;
+    o->message = cdc_arena_strndup(arena, message, strlen(message));
+}
+
+static bool row_supported(const cdc_row_schema_t *schema, const cdc_value_t *row)
+{
+    for (size_t i = 0; i < schema->ncolumns; i++)
+        if (!row[i].is_null && (row[i].type == CDC_TYPE_MAP ||
+                                row[i].type == CDC_TYPE_RECORD))
+            return false;
+    return true;
+}
+
+static bool action_for(const pg_sink_t *s, const cdc_event_t *ev,
+                       cdc_pg_action_t *action)
+{
+    switch (ev->op) {
+    case CDC_OP_TRUNCATE: return false;
+    case CDC_OP_TOMBSTONE:
+        *action = CDC_PG_KEY_DELETE;
+        return s->delete_on_tombstone;
+    case CDC_OP_DELETE:
+        *action = s->delete_mode == DELETE_SOFT ? CDC_PG_SOFT_DELETE
+                                                : CDC_PG_HARD_DELETE;
+        return s->delete_mode != DELETE_NONE;
+    default:
+        *action = CDC_PG_UPSERT;
+        return true;
+    }
+}
+
+/* Which row, in which schema, provides the values. Deletes take the key
+ * (always complete), falling back to the before image. */
+static void choose_row(const cdc_event_t *ev, pg_work_t *w)
+{
+    bool by_key = w->action == CDC_PG_HARD_DELETE || w->action == CDC_PG_KEY_DELETE;
+    if (by_key && ev->key) {
+        w->row = ev->key;
+        w->row_schema = ev->key_schema;
+    } else if (w->action == CDC_PG_UPSERT) {
+        w->row = ev->after;
+        w->row_schema = ev->row_schema;
+    } else if (ev->before) {
+        w->row = ev->before;
+        w->row_schema = ev->row_schema;
+    } else {
+        w->row = ev->key;
+        w->row_schema = ev->key_schema;
+    }
+}
+
+/* Fills w->columns/source from a column map: every available column the
+ * table has, except the position and deleted columns cdcsink owns. */
+static int plan_columns(const cdc_pg_table_t *table, pg_work_t *w,
+                        const int *map, cdc_arena_t *arena)
+{
+    int *source = cdc_arena_alloc(arena, (table->ncolumns + 1) * sizeof *source);
+    int *columns = cdc_arena_alloc(arena, (table->ncolumns + 1) * sizeof *columns);
+    if (!source || !columns) return -1;
+    for (size_t c = 0; c < table->ncolumns; c++) source[c] = -1;
+    bool keys_only = w->action == CDC_PG_HARD_DELETE || w->action == CDC_PG_KEY_DELETE;
+    for (size_t i = 0; i < w->row_schema->ncolumns; i++) {
+        int c = map[i];
+        if (c < 0 || c == table->position_column || c == table->deleted_column ||
+            w->row[i].unavailable)
+            continue;
+        source[c] = (int)i;
+    }
+    w->ncolumns = 0;
+    for (size_t c = 0; c < table->ncolumns; c++) {
+        bool is_pk = false;
+        for (size_t k = 0; k < table->npk; k++) is_pk |= table->pk[k] == (int)c;
+        if (source[c] < 0 || (keys_only && !is_pk)) continue;
+        columns[w->ncolumns++] = (int)c;
+    }
+    for (size_t k = 0; k < table->npk; k++)
+        if (source[table->pk[k]] < 0) return 1; /* a key column is missing */
+    w->columns = columns;
+    w->source = source;
+    return 0;
+}
+
+static plan_result_t plan_target(pg_sink_t *s, const cdc_event_t *ev,
+                                 pg_work_t *w, cdc_arena_t *arena,
+                                 cdc_sink_status_t *status, char *errstr,
+                                 size_t errstr_size)
+{
+    cdc_buf_t name;
+    cdc_buf_init(&name);
+    cdc_route_format(s->name_format, ev, &name);
+    w->target = name.failed ? NULL : target_find(s, name.data ? name.data : "");
+    cdc_buf_free(&name);
+    if (!w->target) {
+        *status = CDC_SINK_RETRY;
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return PLAN_STOP;
+    }
+    if (!w->target->table) {
+        if (ev->op == CDC_OP_TOMBSTONE && !ev->row_schema) {
+            cdc_pg_status_t st = cdc_pg_table_load(
+                s->pool[0].conn, s->schema, w->target->name, &s->table_options,
+                &w->target->table, errstr, errstr_size);
+            if (st == CDC_PG_MISSING) return PLAN_DECIDED; /* nothing to delete */
+            if (st != CDC_PG_OK) {
+                *status = status_of(st);
+                return PLAN_STOP;
+            }
+        } else if ((*status = target_load(s, w->target, ev, errstr,
+                                          errstr_size)) != CDC_SINK_OK) {
+            return PLAN_STOP;
+        }
+    }
+    (void)arena;
+    return PLAN_WORK;
+}
+
+static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
+                                pg_work_t *w, cdc_outcome_t *o,
+                                cdc_arena_t *arena, cdc_sink_status_t *status,
+                                char *errstr, size_t errstr_size)
+{
+    memset(w, 0, sizeof *w);
+    w->event = ev;
+    o->kind = CDC_OUTCOME_SKIPPED;
+    if (!action_for(s, ev, &w->action)) return PLAN_DECIDED;
+    if (w->action != CDC_PG_KEY_DELETE && !ev->has_position) {
+        reject(o, "data", "cdcsink.NoPosition",
+               "the record has no position (position.field): it cannot be "
+               "applied guarded", arena);
+        return PLAN_DECIDED;
+    }
+    choose_row(ev, w);
+    if (!w->row || !w->row_schema) {
+        reject(o, "data", "cdcsink.NoRow", "the record has neither a row nor a key",
+               arena);
+        return PLAN_DECIDED;
+    }
+    if (!row_supported(w->row_schema, w->row)) {
+        reject(o, "data", "cdcsink.UnsupportedType",
+               "a column holds a map or struct, which this sink cannot write",
+               arena);
+        return PLAN_DECIDED;
+    }
+    plan_result_t r = plan_target(s, ev, w, arena, status, errstr, errstr_size);
+    if (r != PLAN_WORK) return r;
+    const int *map;
+    char why[512];
+    switch (target_map(s, w->target, ev, w->row_schema, &map, status, why,
+                       sizeof why)) {
+    case MAP_OK: break;
+    case MAP_REJECT:
+        reject(o, "schema", "cdcsink.SchemaChange", why, arena);
+        return PLAN_DECIDED;
+    case MAP_ERROR:
+        cdc_errstr_set(errstr, errstr_size, "%s", why);
+        return PLAN_STOP;
+    }
+    w->map = map;
+    int rc = plan_columns(w->target->table, w, map, arena);
+    if (rc > 0 && w->row == ev->key && ev->before) {
+        /* pk.fields beyond the record key: the before image has them when
+         * the source table has REPLICA IDENTITY FULL. */
+        w->row = ev->before;
+        w->row_schema = ev->row_schema;
+        if (target_map(s, w->target, ev, w->row_schema, &map, status, why,
+                       sizeof why) != MAP_OK) {
+            cdc_errstr_set(errstr, errstr_size, "%s", why);
+            return PLAN_STOP;
+        }
+        w->map = map;
+        rc = plan_columns(w->target->table, w, map, arena);
+    }
+    if (rc < 0) {
+        *status = CDC_SINK_RETRY;
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return PLAN_STOP;
+    }
+    if (rc > 0) {
+        reject(o, "data", "cdcsink.MissingKey",
+               "a primary-key column of the target has no value in the record "
+               "(pk.fields beyond the record key need REPLICA IDENTITY FULL "
+               "on the source table for deletes)", arena);
+        return PLAN_DECIDED;
+    }
+    return PLAN_WORK;
+}
+
+/* Plans every event; the actionable ones' indexes go to `actionable`. */
+cdc_sink_status_t cdc_pg_plan_batch(pg_sink_t *s, const cdc_event_t *const *events,
+                                    size_t count, pg_work_t *work,
+                                    cdc_outcome_t *outcomes, size_t *actionable,
+                                    size_t *nactionable, cdc_arena_t *arena,
+                                    char *errstr, size_t errstr_size)
+{
+    *nactionable = 0;
+    for (size_t i = 0; i < count; i++) {
+        cdc_sink_status_t status = CDC_SINK_OK;
+        plan_result_t r = plan_event(s, events[i], &work[i], &outcomes[i], arena,
+                                     &status, errstr, errstr_size);
+        if (r == PLAN_STOP) return status;
+        if (r == PLAN_WORK) actionable[(*nactionable)++] = i;
+    }
+    return CDC_SINK_OK;
+}
+
+/* Collapses the actionable items to one per key; the others are stale. */
+size_t cdc_pg_plan_collapse(pg_work_t *work, const size_t *actionable,
+                             size_t n, size_t *winners, cdc_outcome_t *outcomes,
+                             cdc_arena_t *arena)
+{
+    const cdc_event_t **events = cdc_arena_alloc(arena, (n + 1) * sizeof *events);
+    const char **groups = cdc_arena_alloc(arena, (n + 1) * sizeof *groups);
+    size_t *winner_of = cdc_arena_alloc(arena, (n + 1) * sizeof *winner_of);
+    if (!events || !groups || !winner_of) return SIZE_MAX;
+    for (size_t k = 0; k < n; k++) {
+        events[k] = work[actionable[k]].event;
+        groups[k] = work[actionable[k]].target->name;
+    }
+    if (cdc_collapse(events, groups, n, winner_of, arena) < 0) return SIZE_MAX;
+    size_t nwinners = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (winner_of[k] == k) winners[nwinners++] = actionable[k];
+        outcomes[actionable[k]].kind = CDC_OUTCOME_STALE; /* until applied */
+    }
+    for (size_t k = 0; k < n; k++) {
+        pg_work_t *w = &work[actionable[k]];
+        if (winner_of[k] != k || w->action != CDC_PG_SOFT_DELETE) continue;
+        size_t last = cdc_collapse_last_upsert(events, n, winner_of, k);
+        if (last == SIZE_MAX) continue;
+        const pg_work_t *upsert = &work[actionable[last]];
+        w->row = upsert->row;
+        w->row_schema = upsert->row_schema;
+        w->map = upsert->map;
+        if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
+    }
+    for (size_t k = 0; k < n; k++) {
+        pg_work_t *w = &work[actionable[k]];
+        if (winner_of[k] != k || w->action != CDC_PG_UPSERT) continue;
+        const cdc_value_t *row = cdc_collapse_fill_unavailable(events, n, winner_of,
+                                                               k, arena);
+        if (!row) return SIZE_MAX;
+        if (row != w->row) { /* values filled in: the column set grows */
+            w->row = row;
+            if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
+        }
+    }
+    return nwinners;
+}
+
+/* Tables flagged as changed under us are read again before planning. */
+void cdc_pg_plan_forget_stale(pg_sink_t *s)
+{
+    for (size_t i = 0; i < s->ntargets; i++) {
+        pg_target_t *t = &s->targets[i];
+        if (!t->catalog_stale) continue;
+        cdc_pg_table_free(t->table);
+        t->table = NULL;
+        for (size_t k = 0; k < t->nmaps; k++) free(t->maps[k].target);
+        t->nmaps = 0;
+        t->catalog_stale = false;
+    }
+}
+
