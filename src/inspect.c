@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "errstr.h"
-#include "jsonl.h"
+#include "render.h"
 #include "log.h"
 
 /* A broker that stops answering mid-read must not hang an on-call shell. */
@@ -19,7 +19,7 @@ enum { INSPECT_TIMEOUT_MS = 10000, INSPECT_STALL_MS = 30000 };
 
 static void put_text_or_null(cdc_buf_t *buf, const void *p, size_t len)
 {
-    if (p) cdc_jsonl_render_string(p, len, buf);
+    if (p) cdc_render_string(p, len, buf);
     else cdc_buf_puts(buf, "null");
 }
 
@@ -33,7 +33,7 @@ static void put_base64_or_null(cdc_buf_t *buf, const void *p, size_t len)
     cdc_value_t v = {.type = CDC_TYPE_BYTES};
     v.u.str.ptr = p;
     v.u.str.len = len;
-    cdc_jsonl_render_value(&v, NULL, buf);
+    cdc_render_value(&v, NULL, buf);
 }
 
 static void render_coordinates(const rd_kafka_message_t *m,
@@ -41,7 +41,7 @@ static void render_coordinates(const rd_kafka_message_t *m,
 {
     const char *dlq_topic = rd_kafka_topic_name(m->rkt);
     cdc_buf_puts(buf, "{\"dlq\":{\"topic\":");
-    cdc_jsonl_render_string(dlq_topic, strlen(dlq_topic), buf);
+    cdc_render_string(dlq_topic, strlen(dlq_topic), buf);
     cdc_buf_puts(buf, ",\"partition\":");
     cdc_buf_put_int(buf, m->partition);
     cdc_buf_puts(buf, ",\"offset\":");
@@ -69,7 +69,7 @@ static void render_headers(const rd_kafka_message_t *m, cdc_buf_t *buf)
         size_t len;
         for (size_t i = 0; !rd_kafka_header_get_all(h, i, &name, &value, &len); i++) {
             if (i) cdc_buf_putc(buf, ',');
-            cdc_jsonl_render_string(name, strlen(name), buf);
+            cdc_render_string(name, strlen(name), buf);
             cdc_buf_putc(buf, ':');
             put_text_or_null(buf, value, len);
         }
@@ -95,16 +95,16 @@ static void render_change(const rd_kafka_message_t *m,
                                                why, sizeof why);
     cdc_buf_puts(buf, ",\"change\":");
     if (s == CDC_DECODE_OK) {
-        cdc_jsonl_render_event(&ev, buf);
+        cdc_render_event(&ev, buf);
         return;
     }
     cdc_buf_puts(buf, "null");
     if (ev.key_schema && ev.key) {
         cdc_buf_puts(buf, ",\"key\":");
-        cdc_jsonl_render_row(ev.key_schema, ev.key, buf);
+        cdc_render_row(ev.key_schema, ev.key, buf);
     }
     cdc_buf_puts(buf, ",\"decode_error\":");
-    cdc_jsonl_render_string(why, strlen(why), buf);
+    cdc_render_string(why, strlen(why), buf);
     cdc_buf_puts(buf, ",\"raw\":{\"key\":");
     put_base64_or_null(buf, m->key, m->key_len);
     cdc_buf_puts(buf, ",\"value\":");

@@ -10,7 +10,7 @@
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
-#include "jsonl.h"
+#include "render.h"
 #include "log.h"
 #include "registry.h"
 #include "sink.h"
@@ -428,7 +428,7 @@ static void dry_run_line(replay_t *r, const replay_item_t *it, cdc_buf_t *buf)
             it->rec.topic[0] ? it->rec.topic : "?", it->rec.partition,
             (long long)it->rec.offset);
     if (it->result == RESULT_WOULD_APPLY) {
-        cdc_jsonl_render_row(it->event.key_schema, it->event.key, buf);
+        cdc_render_row(it->event.key_schema, it->event.key, buf);
         fprintf(r->out, "  op=%s key=%s", cdc_op_name(it->event.op),
                 buf->failed ? "?" : buf->data);
     } else if (it->result == RESULT_FAILED) {

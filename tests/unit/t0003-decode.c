@@ -9,7 +9,7 @@
 
 #include "decode.h"
 #include "fixture.h"
-#include "jsonl.h"
+#include "render.h"
 #include "unit.h"
 
 static cdc_registry_t *registry;
@@ -288,8 +288,8 @@ static void check_flattened_types(void)
         cdc_buf_t a, b;
         cdc_buf_init(&a);
         cdc_buf_init(&b);
-        cdc_jsonl_render_row(e.row_schema, cdc_event_row(&e), &a);
-        cdc_jsonl_render_row(f.row_schema, cdc_event_row(&f), &b);
+        cdc_render_row(e.row_schema, cdc_event_row(&e), &a);
+        cdc_render_row(f.row_schema, cdc_event_row(&f), &b);
         CHECK_STR(b.data, a.data);
         cdc_buf_free(&a);
         cdc_buf_free(&b);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../sinks/jsonl/jsonl.h"
+#include "render.h"
 #include "arena.h"
 #include "config.h"
 #include "unit.h"
@@ -22,7 +23,7 @@ static cdc_buf_t B;
 static const char *render(cdc_value_t v, const cdc_column_t *col)
 {
     cdc_buf_reset(&B);
-    CHECK_INT(cdc_jsonl_render_value(&v, col, &B), 0);
+    CHECK_INT(cdc_render_value(&v, col, &B), 0);
     return B.data ? B.data : "";
 }
 
@@ -431,13 +432,13 @@ static void test_event_lines(void)
     events_build(&arena, evs);
 
     cdc_buf_reset(&B);
-    CHECK_INT(cdc_jsonl_render_event(&evs[0], &B), 0);
+    CHECK_INT(cdc_render_event(&evs[0], &B), 0);
     CHECK_STR(B.data, UPDATE_LINE);
     cdc_buf_reset(&B);
-    CHECK_INT(cdc_jsonl_render_event(&evs[1], &B), 0);
+    CHECK_INT(cdc_render_event(&evs[1], &B), 0);
     CHECK_STR(B.data, DELETE_LINE);
     cdc_buf_reset(&B);
-    CHECK_INT(cdc_jsonl_render_event(&evs[2], &B), 0);
+    CHECK_INT(cdc_render_event(&evs[2], &B), 0);
     CHECK_STR(B.data, TOMBSTONE_LINE);
 
     cdc_arena_destroy(&arena);
