@@ -88,6 +88,17 @@ static void put_pk_match(cdc_buf_t *sql, const cdc_pg_table_t *t,
     }
 }
 
+/* "pk1", "pk2" — each name after `prefix` (e.g. "target."). */
+static void put_pk_list(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                        const char *prefix)
+{
+    for (size_t k = 0; k < t->npk; k++) {
+        if (k) cdc_buf_puts(sql, ", ");
+        cdc_buf_puts(sql, prefix);
+        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
+    }
+}
+
 static void put_column_list(cdc_buf_t *sql, const cdc_pg_table_t *t,
                             const int *cols, size_t n)
 {
@@ -137,10 +148,7 @@ static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
         cdc_buf_puts(sql, " AND tb.position >= t.pos)");
     }
     cdc_buf_puts(sql, " ON CONFLICT (");
-    for (size_t k = 0; k < t->npk; k++) {
-        if (k) cdc_buf_puts(sql, ", ");
-        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
-    }
+    put_pk_list(sql, t, "");
     cdc_buf_puts(sql, ") DO UPDATE SET ");
     cdc_pg_sql_quote_ident(sql, pos);
     cdc_buf_puts(sql, " = EXCLUDED.");
@@ -164,11 +172,7 @@ static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
     cdc_buf_puts(sql, " < EXCLUDED.");
     cdc_pg_sql_quote_ident(sql, pos);
     cdc_buf_puts(sql, " RETURNING ");
-    for (size_t k = 0; k < t->npk; k++) {
-        if (k) cdc_buf_puts(sql, ", ");
-        cdc_buf_puts(sql, "target.");
-        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
-    }
+    put_pk_list(sql, t, "target.");
     cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN ins ON ");
     put_pk_match(sql, t, cols, n, "ins");
 }
@@ -215,11 +219,7 @@ static void build_key_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     cdc_buf_puts(sql, " AS target USING t WHERE ");
     put_pk_match(sql, t, cols, n, "target");
     cdc_buf_puts(sql, " RETURNING ");
-    for (size_t k = 0; k < t->npk; k++) {
-        if (k) cdc_buf_puts(sql, ", ");
-        cdc_buf_puts(sql, "target.");
-        cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
-    }
+    put_pk_list(sql, t, "target.");
     cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN del ON ");
     put_pk_match(sql, t, cols, n, "del");
 }
