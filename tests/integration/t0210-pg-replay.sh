@@ -15,6 +15,7 @@ UPDATE $table SET v = 'u' || id, n = n + 1 WHERE id % 2 = 0;
 DELETE FROM $table WHERE id % 10 = 0;
 UPDATE $table SET n = -n WHERE id % 3 = 0;
 SQL
+wait_records 60 "$topic" 600   # 300 + 150 + 30 deletes + 30 tombstones + 90
 pg_pipeline_file "$work/first.properties" "topics=$topic" "auto.create=true" "name=first-$uid"
 start_cdcsink "$work/first.properties" "$work/first.log"
 wait_for 90 "the first pipeline caught up" caught_up "$work/first.properties"

@@ -9,6 +9,7 @@ topic="it.public.$table"
 psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v text)"
 ensure_it_connector
 psql_source -c "INSERT INTO $table VALUES (1, 'a')"
+wait_records 60 "$topic" 1
 pg_pipeline_file "$work/p.properties" "topics=$topic" "auto.create=true"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
 wait_for 60 "the insert applied" caught_up "$work/p.properties"

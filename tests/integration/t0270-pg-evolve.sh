@@ -12,6 +12,7 @@ ensure_it_connector
 pg_pipeline_file "$work/on.properties" "topics=$topic" "auto.create=true" "auto.evolve=true" "name=on-$uid"
 start_cdcsink "$work/on.properties" "$work/on.log"
 psql_source -c "INSERT INTO $table VALUES (1, 1)"
+wait_records 60 "$topic" 1
 wait_for 60 "row 1" caught_up "$work/on.properties"
 
 say "source gains a column"

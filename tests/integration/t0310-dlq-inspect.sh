@@ -43,7 +43,7 @@ cat "$work/all.jsonl"
 jq -e . "$work/all.jsonl" >/dev/null || fail "not JSON lines"
 
 b64() { printf '%b' "$1" | base64 -w0; }
-by_offset() { jq -c --argjson o "$1" 'select(.source.offset == $o)' "$work/all.jsonl"; }
+by_offset() { jq -c --argjson o "$1" 'select(.source.partition == 0 and .source.offset == $o)' "$work/all.jsonl"; }
 expect() { # LINE JQ-FILTER WHAT
     echo "$1" | jq -e "$2" >/dev/null || fail "$3: $1"
 }
