@@ -68,7 +68,21 @@ static map_result_t target_evolve(pg_sink_t *s, pg_target_t *t,
     bool added = false;
     for (size_t i = 0; i < row->ncolumns; i++) {
         const cdc_column_t *c = &row->columns[i];
-        if (cdc_pg_table_find(t->table, c->name) >= 0) continue;
+        int existing = cdc_pg_table_find(t->table, c->name);
+        if (existing >= 0 &&
+            !cdc_pg_table_type_accepts(t->table->columns[existing].type, c)) {
+            cdc_errstr_set(why, why_size,
+                           "column \"%s\" of %s is %s, but the record carries "
+                           "%s (its type changed at the source?); change the "
+                           "target column, then replay the DLQ", c->name,
+                           t->table->qualified, t->table->columns[existing].type,
+                           cdc_type_name(c->type));
+            /* Read the catalog again next batch: once the operator fixes
+             * the column, new records go through without a restart. */
+            t->catalog_stale = true;
+            return MAP_REJECT;
+        }
+        if (existing >= 0) continue;
         if (!s->auto_evolve) {
             cdc_errstr_set(why, why_size,
                            "table %s has no column \"%s\" that the record "

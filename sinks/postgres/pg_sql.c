@@ -1,6 +1,7 @@
 #include "pg_sql.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void cdc_pg_sql_quote_ident(cdc_buf_t *out, const char *name)
 {
@@ -19,38 +20,66 @@ static void put_param(cdc_buf_t *sql, size_t n)
     cdc_buf_puts(sql, tmp);
 }
 
-/* WITH v AS (unnest of the parameters), t AS (v cast to column types) */
+static bool is_array_type(const char *type)
+{
+    size_t n = strlen(type);
+    return n >= 2 && strcmp(type + n - 2, "[]") == 0;
+}
+
+/* unnest($1::T0[], ...) AS t(c0, ..., [pos], [ord]): each parameter is an
+ * array of its column's type, so the server parses every value once, with
+ * the type's own input function. A column that is itself an array travels
+ * as text[] (its rows may differ in length, which a 2-D array cannot hold)
+ * and is cast per row by put_col(). */
+static void put_unnest(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                       const int *cols, size_t n, bool with_position,
+                       bool with_ordinality)
+{
+    cdc_buf_puts(sql, "unnest(");
+    for (size_t i = 0; i < n; i++) {
+        const char *type = t->columns[cols[i]].type;
+        if (i) cdc_buf_puts(sql, ", ");
+        put_param(sql, i + 1);
+        cdc_buf_puts(sql, "::");
+        cdc_buf_puts(sql, is_array_type(type) ? "text" : type);
+        cdc_buf_puts(sql, "[]");
+    }
+    if (with_position) {
+        cdc_buf_puts(sql, ", ");
+        put_param(sql, n + 1);
+        cdc_buf_puts(sql, "::bigint[]");
+    }
+    cdc_buf_puts(sql, with_ordinality ? ") WITH ORDINALITY AS t(" : ") AS t(");
+    for (size_t i = 0; i < n; i++) {
+        char tmp[24];
+        snprintf(tmp, sizeof tmp, "%sc%zu", i ? ", " : "", i);
+        cdc_buf_puts(sql, tmp);
+    }
+    if (with_position) cdc_buf_puts(sql, ", pos");
+    if (with_ordinality) cdc_buf_puts(sql, ", ord");
+    cdc_buf_putc(sql, ')');
+}
+
+/* WITH t AS (SELECT * FROM unnest(...) WITH ORDINALITY ...) */
 static void put_input(cdc_buf_t *sql, const cdc_pg_table_t *t,
                       const int *cols, size_t n, bool with_position)
 {
-    size_t nparams = n + (with_position ? 1 : 0);
-    cdc_buf_puts(sql, "WITH v AS (SELECT * FROM unnest(");
-    for (size_t i = 0; i < nparams; i++) {
-        if (i) cdc_buf_puts(sql, ", ");
-        put_param(sql, i + 1);
-        cdc_buf_puts(sql, "::text[]");
-    }
-    cdc_buf_puts(sql, ") WITH ORDINALITY AS v(");
-    for (size_t i = 0; i < nparams; i++) {
-        char tmp[24];
-        snprintf(tmp, sizeof tmp, "c%zu, ", i);
-        cdc_buf_puts(sql, tmp);
-    }
-    cdc_buf_puts(sql, "ord)), t AS (SELECT v.ord");
-    for (size_t i = 0; i < n; i++) {
-        char tmp[40];
-        snprintf(tmp, sizeof tmp, ", v.c%zu::", i);
-        cdc_buf_puts(sql, tmp);
+    cdc_buf_puts(sql, "WITH t AS (SELECT * FROM ");
+    put_unnest(sql, t, cols, n, with_position, true);
+    cdc_buf_putc(sql, ')');
+}
+
+/* alias.cI, typed: array columns arrive as text and are cast here. */
+static void put_col(cdc_buf_t *sql, const cdc_pg_table_t *t, const int *cols,
+                    size_t i, const char *alias)
+{
+    char tmp[48];
+    snprintf(tmp, sizeof tmp, "%s.c%zu", alias, i);
+    cdc_buf_puts(sql, tmp);
+    if (is_array_type(t->columns[cols[i]].type)) {
+        cdc_buf_puts(sql, "::");
         cdc_buf_puts(sql, t->columns[cols[i]].type);
-        snprintf(tmp, sizeof tmp, " AS c%zu", i);
-        cdc_buf_puts(sql, tmp);
     }
-    if (with_position) {
-        char tmp[48];
-        snprintf(tmp, sizeof tmp, ", v.c%zu::bigint AS pos", n);
-        cdc_buf_puts(sql, tmp);
-    }
-    cdc_buf_puts(sql, " FROM v)");
 }
 
 /* Where in `cols` the primary key column `pk` is (it is always there). */
@@ -67,10 +96,9 @@ static void put_ledger_key(cdc_buf_t *sql, const cdc_pg_table_t *t,
 {
     cdc_buf_puts(sql, "ARRAY[");
     for (size_t k = 0; k < t->npk; k++) {
-        char tmp[48];
-        snprintf(tmp, sizeof tmp, "%s%s.c%zu::text", k ? ", " : "", alias,
-                 pk_slot(cols, n, t->pk[k]));
-        cdc_buf_puts(sql, tmp);
+        if (k) cdc_buf_puts(sql, ", ");
+        put_col(sql, t, cols, pk_slot(cols, n, t->pk[k]), alias);
+        cdc_buf_puts(sql, "::text");
     }
     cdc_buf_putc(sql, ']');
 }
@@ -80,10 +108,11 @@ static void put_pk_match(cdc_buf_t *sql, const cdc_pg_table_t *t,
                          const int *cols, size_t n, const char *alias)
 {
     for (size_t k = 0; k < t->npk; k++) {
-        char tmp[48];
-        snprintf(tmp, sizeof tmp, "%st.c%zu = %s.", k ? " AND " : "",
-                 pk_slot(cols, n, t->pk[k]), alias);
-        cdc_buf_puts(sql, tmp);
+        if (k) cdc_buf_puts(sql, " AND ");
+        put_col(sql, t, cols, pk_slot(cols, n, t->pk[k]), "t");
+        cdc_buf_puts(sql, " = ");
+        cdc_buf_puts(sql, alias);
+        cdc_buf_putc(sql, '.');
         cdc_pg_sql_quote_ident(sql, t->columns[t->pk[k]].name);
     }
 }
@@ -108,15 +137,17 @@ static void put_column_list(cdc_buf_t *sql, const cdc_pg_table_t *t,
     }
 }
 
-static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
-                         const int *cols, size_t n, bool soft_delete,
-                         bool ledger)
+/* INSERT ... SELECT <t's columns> FROM <source> ... ON CONFLICT ... DO
+ * UPDATE ... WHERE <guard>: the upsert both statement forms share. The
+ * source is the CTE t (precise) or the unnest itself (counted). */
+static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                               const int *cols, size_t n, bool soft_delete,
+                               bool ledger, bool counted)
 {
     const char *pos = t->columns[t->position_column].name;
     const char *del = t->deleted_column >= 0 ? t->columns[t->deleted_column].name : NULL;
     const char *flag = soft_delete ? "true" : "false";
-    put_input(sql, t, cols, n, true);
-    cdc_buf_puts(sql, ", ins AS (INSERT INTO ");
+    cdc_buf_puts(sql, "INSERT INTO ");
     cdc_buf_puts(sql, t->qualified);
     cdc_buf_puts(sql, " AS target (");
     put_column_list(sql, t, cols, n);
@@ -128,16 +159,17 @@ static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
     }
     cdc_buf_puts(sql, ") SELECT ");
     for (size_t i = 0; i < n; i++) {
-        char tmp[32];
-        snprintf(tmp, sizeof tmp, "t.c%zu, ", i);
-        cdc_buf_puts(sql, tmp);
+        put_col(sql, t, cols, i, "t");
+        cdc_buf_puts(sql, ", ");
     }
     cdc_buf_puts(sql, "t.pos");
     if (del) {
         cdc_buf_puts(sql, ", ");
         cdc_buf_puts(sql, flag);
     }
-    cdc_buf_puts(sql, " FROM t");
+    cdc_buf_puts(sql, " FROM ");
+    if (counted) put_unnest(sql, t, cols, n, true, false);
+    else cdc_buf_putc(sql, 't');
     if (ledger) {
         /* A row deleted at a newer position must not come back. */
         cdc_buf_puts(sql, " WHERE NOT EXISTS (SELECT 1 FROM cdcsink.tombstones tb"
@@ -171,6 +203,22 @@ static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
     cdc_pg_sql_quote_ident(sql, pos);
     cdc_buf_puts(sql, " < EXCLUDED.");
     cdc_pg_sql_quote_ident(sql, pos);
+}
+
+/* Counted: the command tag alone says how many rows changed. Precise: the
+ * ordinals of the rows that changed, at the price of materializing the
+ * input and joining it back (about half again the server time). */
+static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                         const int *cols, size_t n, bool soft_delete,
+                         bool ledger, bool counted)
+{
+    if (counted) {
+        put_guarded_insert(sql, t, cols, n, soft_delete, ledger, true);
+        return;
+    }
+    put_input(sql, t, cols, n, true);
+    cdc_buf_puts(sql, ", ins AS (");
+    put_guarded_insert(sql, t, cols, n, soft_delete, ledger, false);
     cdc_buf_puts(sql, " RETURNING ");
     put_pk_list(sql, t, "target.");
     cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN ins ON ");
@@ -224,13 +272,19 @@ static void build_key_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     put_pk_match(sql, t, cols, n, "del");
 }
 
+bool cdc_pg_sql_countable(cdc_pg_action_t action)
+{
+    return action == CDC_PG_UPSERT || action == CDC_PG_SOFT_DELETE;
+}
+
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *t,
                       cdc_pg_action_t action, const int *cols, size_t n,
-                      bool ledger)
+                      bool ledger, bool counted)
 {
+    counted = counted && cdc_pg_sql_countable(action);
     switch (action) {
-    case CDC_PG_UPSERT: build_upsert(sql, t, cols, n, false, ledger); break;
-    case CDC_PG_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false); break;
+    case CDC_PG_UPSERT: build_upsert(sql, t, cols, n, false, ledger, counted); break;
+    case CDC_PG_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false, counted); break;
     case CDC_PG_HARD_DELETE: build_hard_delete(sql, t, cols, n); break;
     case CDC_PG_KEY_DELETE: build_key_delete(sql, t, cols, n); break;
     }

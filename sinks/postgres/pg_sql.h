@@ -1,11 +1,16 @@
 /* pg_sql — the statements the PostgreSQL sink runs, as text.
  *
  * One statement writes one group of rows (same table, same action, same
- * column set) in one round trip: every column is a text[] parameter,
- * unnest()ed WITH ORDINALITY, cast to the column's catalog type, and the
- * statement returns the ordinals of the rows it really changed, so the
- * caller can tell applied from stale. Identifiers come from the catalog or
- * the configuration and are always quoted; values are only parameters. */
+ * column set) in one round trip: every column is an array parameter of the
+ * column's catalog type (sent as an array literal), unnest()ed. A statement
+ * comes in two forms:
+ *   precise  returns the ordinals of the rows it really changed, so the
+ *            caller can tell applied from stale;
+ *   counted  (upserts only) returns just the command tag's row count, and
+ *            costs the server about half as much; when the count is neither
+ *            0 nor all, the caller rolls back and runs the precise form.
+ * Identifiers come from the catalog or the configuration and are always
+ * quoted; values are only parameters. */
 #ifndef CDC_PG_SQL_H
 #define CDC_PG_SQL_H
 
@@ -40,12 +45,16 @@ typedef enum cdc_pg_action {
     CDC_PG_KEY_DELETE    /* tombstone with delete.on.tombstone: unguarded */
 } cdc_pg_action_t;
 
-/* Parameters: $1..$n are the text[] of `columns` (for deletes: the primary
- * key columns), $n+1 the positions (text[] of bigint; absent for
- * KEY_DELETE), then the ledger's table name (text) when `ledger`. */
+/* Parameters: $1..$n are the arrays of `columns` (for deletes: the primary
+ * key columns), $n+1 the positions (bigint[]; absent for KEY_DELETE), then
+ * the ledger's table name (text) when `ledger`. `counted` asks for the
+ * counted form; actions without one (see cdc_pg_sql_countable) ignore it. */
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *table,
                       cdc_pg_action_t action, const int *columns,
-                      size_t ncolumns, bool ledger);
+                      size_t ncolumns, bool ledger, bool counted);
+
+/* Whether the action has a counted form. */
+bool cdc_pg_sql_countable(cdc_pg_action_t action);
 
 void cdc_pg_sql_quote_ident(cdc_buf_t *out, const char *name);
 

@@ -178,6 +178,79 @@ void cdc_pg_table_type_for(const cdc_column_t *c, cdc_buf_t *out)
     }
 }
 
+typedef enum type_kind {
+    KIND_OTHER, /* user-defined, domain, or not judged */
+    KIND_TEXT, KIND_INT, KIND_FLOAT, KIND_NUMERIC, KIND_BOOL, KIND_BYTES,
+    KIND_DATE, KIND_TIME, KIND_TIMESTAMP, KIND_INTERVAL, KIND_UUID,
+    KIND_JSON, KIND_XML, KIND_BITS, KIND_ARRAY
+} type_kind_t;
+
+static bool starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static type_kind_t column_kind(const char *type)
+{
+    size_t n = strlen(type);
+    if (n >= 2 && strcmp(type + n - 2, "[]") == 0) return KIND_ARRAY;
+    static const struct { const char *prefix; type_kind_t kind; } kinds[] = {
+        {"smallint", KIND_INT}, {"integer", KIND_INT}, {"bigint", KIND_INT},
+        {"real", KIND_FLOAT}, {"double precision", KIND_FLOAT},
+        {"numeric", KIND_NUMERIC}, {"boolean", KIND_BOOL}, {"bytea", KIND_BYTES},
+        {"date", KIND_DATE}, {"timestamp", KIND_TIMESTAMP}, {"time", KIND_TIME},
+        {"interval", KIND_INTERVAL}, {"uuid", KIND_UUID}, {"json", KIND_JSON},
+        {"xml", KIND_XML}, {"bit", KIND_BITS}, {"text", KIND_TEXT},
+        {"character", KIND_TEXT}, {"name", KIND_TEXT}, {"citext", KIND_TEXT},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (starts(type, kinds[i].prefix)) return kinds[i].kind;
+    return KIND_OTHER;
+}
+
+static type_kind_t field_kind(cdc_type_t type)
+{
+    switch (type) {
+    case CDC_TYPE_BOOLEAN: return KIND_BOOL;
+    case CDC_TYPE_INT16: case CDC_TYPE_INT32: case CDC_TYPE_INT64: return KIND_INT;
+    case CDC_TYPE_FLOAT32: case CDC_TYPE_FLOAT64: return KIND_FLOAT;
+    case CDC_TYPE_DECIMAL: return KIND_NUMERIC;
+    case CDC_TYPE_BYTES: return KIND_BYTES;
+    case CDC_TYPE_DATE: return KIND_DATE;
+    case CDC_TYPE_TIME_MILLIS: case CDC_TYPE_TIME_MICROS:
+    case CDC_TYPE_TIME_NANOS: case CDC_TYPE_ZONED_TIME: return KIND_TIME;
+    case CDC_TYPE_TIMESTAMP_MILLIS: case CDC_TYPE_TIMESTAMP_MICROS:
+    case CDC_TYPE_TIMESTAMP_NANOS: case CDC_TYPE_ZONED_TIMESTAMP: return KIND_TIMESTAMP;
+    case CDC_TYPE_INTERVAL_MICROS: case CDC_TYPE_INTERVAL_STRING: return KIND_INTERVAL;
+    case CDC_TYPE_UUID: return KIND_UUID;
+    case CDC_TYPE_JSON: case CDC_TYPE_MAP: case CDC_TYPE_RECORD: return KIND_JSON;
+    case CDC_TYPE_XML: return KIND_XML;
+    case CDC_TYPE_BITS: return KIND_BITS;
+    case CDC_TYPE_ARRAY: return KIND_ARRAY;
+    default: return KIND_TEXT; /* string, enum */
+    }
+}
+
+bool cdc_pg_table_type_accepts(const char *column_type, const cdc_column_t *field)
+{
+    type_kind_t col = column_kind(column_type), f = field_kind(field->type);
+    if (col == KIND_OTHER || col == KIND_TEXT || col == f) return true;
+    switch (f) {
+    case KIND_INT: return col == KIND_NUMERIC || col == KIND_FLOAT;
+    case KIND_FLOAT: return col == KIND_NUMERIC;
+    case KIND_NUMERIC: return col == KIND_FLOAT;
+    case KIND_DATE: return col == KIND_TIMESTAMP;
+    case KIND_JSON: return false;
+    /* Debezium sends some types as strings (decimal.handling.mode=string,
+     * hstore, inet...): a string may go into any type read from text, but
+     * not into a number, boolean, bytea or array column. */
+    case KIND_TEXT:
+        return col != KIND_INT && col != KIND_FLOAT && col != KIND_BOOL &&
+               col != KIND_BYTES && col != KIND_ARRAY;
+    default: return false;
+    }
+}
+
 static bool is_pk_field(const cdc_pg_table_options_t *o, const cdc_event_t *ev,
                         const char *name)
 {

@@ -53,6 +53,13 @@ cdc_pg_status_t cdc_pg_table_add_column(PGconn *conn,
 /* The PostgreSQL type auto.create gives a column (docs: the sink README). */
 void cdc_pg_table_type_for(const cdc_column_t *column, cdc_buf_t *out);
 
+/* Whether a column of catalog type `column_type` (format_type() text) can
+ * take the values of record field `field` without a type change: the same
+ * kind of type (any width or precision), a widening (integer into numeric,
+ * anything into text), or a string into a type read from text (uuid, json,
+ * numeric, dates...). A user-defined type or domain is never judged. */
+bool cdc_pg_table_type_accepts(const char *column_type, const cdc_column_t *field);
+
 /* Index of a column by name, or -1. */
 int cdc_pg_table_find(const cdc_pg_table_t *table, const char *name);
 

@@ -49,6 +49,10 @@ static void put_date(cdc_buf_t *out, int64_t days, bool *bc)
     cdc_timefmt_civil(days, &y, &m, &d);
     char tmp[48];
     *bc = y <= 0;
+    if (y >= 1 && y <= 9999) { /* the common case, without snprintf */
+        cdc_buf_append(out, tmp, cdc_timefmt_date(tmp, sizeof tmp, days));
+        return;
+    }
     snprintf(tmp, sizeof tmp, "%04" PRId64 "-%02u-%02u", *bc ? 1 - y : y, m, d);
     cdc_buf_puts(out, tmp);
 }

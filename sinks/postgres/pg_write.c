@@ -99,10 +99,10 @@ static int group_params(const pg_sink_t *s, const pg_group_t *g,
                                        text.len, v->is_null);
         }
         if (shape->action != CDC_PG_KEY_DELETE) {
-            char pos[24];
-            snprintf(pos, sizeof pos, "%lld", (long long)w->event->position);
-            cdc_pg_value_array_element(&params[shape->ncolumns], pos,
-                                       strlen(pos), false);
+            cdc_buf_reset(&text);
+            cdc_buf_put_int(&text, w->event->position);
+            cdc_pg_value_array_element(&params[shape->ncolumns], text.data,
+                                       text.len, false);
         }
     }
     for (size_t j = 0; j < arrays; j++) cdc_buf_putc(&params[j], '}');
@@ -115,6 +115,7 @@ static int group_params(const pg_sink_t *s, const pg_group_t *g,
 
 typedef enum exec_result {
     EXEC_OK,
+    EXEC_MIXED,  /* a counted statement changed some rows, not all */
     EXEC_DATA,   /* the database refused a value: isolate the record */
     EXEC_RETRY,
     EXEC_FATAL
@@ -145,19 +146,34 @@ static exec_result_t classify_failure(PGconn *conn, PGresult *res,
     return cdc_pg_classify(conn, res) == CDC_PG_RETRY ? EXEC_RETRY : EXEC_FATAL;
 }
 
-/* Runs one group; marks applied[i] for the work items it changed. */
+/* The outcome of a counted statement: all changed or none did; anything
+ * in between needs the precise form to say which. */
+static exec_result_t counted_outcome(PGresult *res, const pg_group_t *g,
+                                     bool *applied)
+{
+    unsigned long changed = strtoul(PQcmdTuples(res), NULL, 10);
+    if (changed != 0 && changed != g->count) return EXEC_MIXED;
+    for (size_t m = 0; m < g->count; m++) applied[g->members[m]] = changed != 0;
+    return EXEC_OK;
+}
+
+/* Runs one group; marks applied[i] for the work items it changed. A
+ * counted run (`counted` and an action that has the form) may answer
+ * EXEC_MIXED, after which the transaction must be rolled back. */
 static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
                                 const pg_group_t *g, const pg_work_t *work,
-                                bool *applied, char *errstr, size_t errstr_size)
+                                bool counted, bool *applied, char *errstr,
+                                size_t errstr_size)
 {
     const pg_work_t *shape = g->first;
     bool ledger = uses_ledger(s, shape->action);
+    counted = counted && cdc_pg_sql_countable(shape->action);
     size_t nparams = shape->ncolumns + (shape->action != CDC_PG_KEY_DELETE) + ledger;
     cdc_buf_t sql, params[nparams];
     cdc_buf_init(&sql);
     for (size_t j = 0; j < nparams; j++) cdc_buf_init(&params[j]);
     cdc_pg_sql_build(&sql, shape->target->table, shape->action, shape->columns,
-                     shape->ncolumns, ledger);
+                     shape->ncolumns, ledger, counted);
     exec_result_t r = EXEC_OK;
     PGresult *res = NULL;
     const char *values[nparams];
@@ -174,8 +190,12 @@ static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
     }
     for (size_t j = 0; j < nparams; j++) values[j] = params[j].data;
     res = PQexecPrepared(c->conn, name, (int)nparams, values, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    if (PQresultStatus(res) != (counted ? PGRES_COMMAND_OK : PGRES_TUPLES_OK)) {
         r = classify_failure(c->conn, res, shape->target, errstr, errstr_size);
+        goto done;
+    }
+    if (counted) {
+        r = counted_outcome(res, g, applied);
         goto done;
     }
     for (int row = 0; row < PQntuples(res); row++) {
@@ -228,17 +248,28 @@ typedef struct pg_shard {
     char errstr[1024];
 } pg_shard_t;
 
-/* One transaction, one statement per group. Runs on its own thread. */
+/* One transaction, one statement per group. */
+static exec_result_t shard_transaction(pg_shard_t *sh, bool counted)
+{
+    PGconn *conn = sh->conn->conn;
+    for (size_t k = 0; k < sh->nitems; k++) sh->applied[sh->items[k]] = false;
+    exec_result_t r = run_sql(conn, "BEGIN", sh->errstr, sizeof sh->errstr);
+    for (size_t g = 0; g < sh->ngroups && r == EXEC_OK; g++)
+        r = group_exec(sh->sink, sh->conn, &sh->groups[g], sh->work, counted,
+                       sh->applied, sh->errstr, sizeof sh->errstr);
+    if (r == EXEC_OK) r = run_sql(conn, "COMMIT", sh->errstr, sizeof sh->errstr);
+    else rollback(conn);
+    return r;
+}
+
+/* Runs on its own thread. Counted statements first: a live stream is all
+ * applied and a replay all stale, which the row count tells apart. Only
+ * a batch with both is rolled back and written again, precisely. */
 static void *shard_run(void *arg)
 {
     pg_shard_t *sh = arg;
-    PGconn *conn = sh->conn->conn;
-    exec_result_t r = run_sql(conn, "BEGIN", sh->errstr, sizeof sh->errstr);
-    for (size_t g = 0; g < sh->ngroups && r == EXEC_OK; g++)
-        r = group_exec(sh->sink, sh->conn, &sh->groups[g], sh->work, sh->applied,
-                       sh->errstr, sizeof sh->errstr);
-    if (r == EXEC_OK) r = run_sql(conn, "COMMIT", sh->errstr, sizeof sh->errstr);
-    else rollback(conn);
+    exec_result_t r = shard_transaction(sh, true);
+    if (r == EXEC_MIXED) r = shard_transaction(sh, false);
     sh->result = r;
     return NULL;
 }
@@ -324,8 +355,8 @@ static exec_result_t shard_isolate(pg_shard_t *sh, cdc_outcome_t *outcomes,
         r = run_sql(conn, "SAVEPOINT cdcsink_record", errstr, errstr_size);
         if (r != EXEC_OK) break;
         char why[1024];
-        r = group_exec(sh->sink, sh->conn, &one, sh->work, sh->applied, why,
-                       sizeof why);
+        r = group_exec(sh->sink, sh->conn, &one, sh->work, false, sh->applied,
+                       why, sizeof why);
         if (r == EXEC_DATA) {
             reject_from_error(&outcomes[member], why, arena);
             r = run_sql(conn, "ROLLBACK TO SAVEPOINT cdcsink_record", errstr,

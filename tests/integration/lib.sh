@@ -123,8 +123,12 @@ wait_records() {
 }
 
 # same_rows QUERY_SOURCE QUERY_TARGET: both databases answer the same.
+# A query that fails (a table not created yet) is never "the same".
 same_rows() {
-    [ "$(psql "$SOURCE_PG_URL" -Atc "$1" 2>/dev/null | md5sum)" = "$(psql "$TARGET_PG_URL" -Atc "$2" 2>/dev/null | md5sum)" ]
+    local a b
+    a=$(set -o pipefail; psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -Atc "$1" 2>/dev/null | md5sum) || return 1
+    b=$(set -o pipefail; psql "$TARGET_PG_URL" -v ON_ERROR_STOP=1 -Atc "$2" 2>/dev/null | md5sum) || return 1
+    [ "$a" = "$b" ]
 }
 
 # start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid

@@ -3,6 +3,9 @@
 # With auto.evolve=true the column appears in the target and fills. With
 # auto.evolve=false the pipeline stops (exit 1) with a line naming the
 # missing column, committing nothing past it (docs: sinks/postgres/README).
+# A column whose type changes at the source sends its records to the DLQ
+# with class schema; after the target column is changed, new records flow
+# again without a restart and a DLQ replay applies the parked ones.
 . "$(dirname "$0")/lib.sh"
 
 table="it_evolve_$uid"
@@ -24,6 +27,30 @@ wait_for 60 "caught up" caught_up "$work/on.properties"
 rows=$(psql_target -c "SELECT id, v, extra FROM \"$pg_schema\".\"$table\" ORDER BY id" | tr '\n' ' ')
 [ "$rows" = "1|1|e1 2|2|e2 " ] || fail "auto.evolve=true: target has $rows"
 grep -q 'auto.evolve: added column \\"extra\\"' "$work/on.log" || fail "no auto.evolve log line"
+
+say "a type change at the source: DLQ with class schema, then fix and replay"
+psql_source -c "ALTER TABLE $table ALTER COLUMN v TYPE text USING v::text"
+psql_source -c "INSERT INTO $table VALUES (3, 'three', 'e3')"
+wait_records 60 "$topic" 4
+wait_for 60 "caught up" caught_up "$work/on.properties"
+dlq="cdcsink.dlq.on-$uid"
+record=$(consume_all "$dlq" '%h\n')
+[ "$(echo "$record" | grep -c .)" -eq 1 ] || fail "want one DLQ record, got: $record"
+for h in "cdcsink.error.class=schema" "__connect.errors.exception.class.name=cdcsink.SchemaChange" \
+         'column "v"' "is integer"; do
+    [[ "$record" == *"$h"* ]] || fail "DLQ header missing: $h in $record"
+done
+[ "$(psql_target -c "SELECT count(*) FROM \"$pg_schema\".\"$table\" WHERE id = 3")" -eq 0 ] ||
+    fail "the record of the changed type was written"
+psql_target -c "ALTER TABLE \"$pg_schema\".\"$table\" ALTER COLUMN v TYPE text USING v::text"
+psql_source -c "INSERT INTO $table VALUES (4, 'four', 'e4')"
+wait_records 60 "$topic" 5
+wait_for 60 "row 4 without a restart" bash -c \
+    "[ \"\$(psql '$TARGET_PG_URL' -Atc 'SELECT v FROM \"$pg_schema\".\"$table\" WHERE id = 4')\" = four ]"
+dlq_replay "$work/on.properties" "$work/replay.out" >/dev/null
+[ "$replay_rc" -eq 0 ] || fail "dlq replay exited $replay_rc: $(cat "$work/replay.out.log")"
+rows=$(psql_target -c "SELECT id, v, extra FROM \"$pg_schema\".\"$table\" ORDER BY id" | tr '\n' ' ')
+[ "$rows" = "1|1|e1 2|2|e2 3|three|e3 4|four|e4 " ] || fail "after fix and replay: target has $rows"
 
 say "auto.evolve=false: a table without the column"
 psql_target -c "CREATE TABLE \"$pg_schema\".\"${table}_fixed\" (id int PRIMARY KEY, v int, __cdc_lsn bigint NOT NULL)"

@@ -6,6 +6,7 @@
 #include "decode.h"
 #include "fixture.h"
 #include "pg_sql.h"
+#include "pg_table.h"
 #include "pg_value.h"
 #include "route.h"
 #include "unit.h"
@@ -35,6 +36,13 @@ static void check_values(void)
     CHECK_STR(text_of(sval(CDC_TYPE_DECIMAL, "-12.50")), "-12.50");
     CHECK_STR(text_of(ival(CDC_TYPE_DATE, -165)), "1969-07-20");
     CHECK_STR(text_of(ival(CDC_TYPE_DATE, -719163)), "0001-12-31 BC");
+    CHECK_STR(text_of(ival(CDC_TYPE_DATE, -719162)), "0001-01-01");
+    CHECK_STR(text_of(ival(CDC_TYPE_DATE, 2932896)), "9999-12-31");
+    CHECK_STR(text_of(ival(CDC_TYPE_DATE, 2932897)), "10000-01-01");
+    CHECK_STR(text_of(ival(CDC_TYPE_INT32, 0)), "0");
+    CHECK_STR(text_of(ival(CDC_TYPE_INT32, -7)), "-7");
+    CHECK_STR(text_of(ival(CDC_TYPE_INT64, INT64_MAX)), "9223372036854775807");
+    CHECK_STR(text_of(ival(CDC_TYPE_TIME_NANOS, 1)), "00:00:00.000000001");
     CHECK_STR(text_of(ival(CDC_TYPE_TIME_MICROS, 86399999999LL)), "23:59:59.999999");
     CHECK_STR(text_of(ival(CDC_TYPE_TIMESTAMP_MICROS, -1)), "1969-12-31 23:59:59.999999");
     CHECK_STR(text_of(ival(CDC_TYPE_TIMESTAMP_MILLIS, 1709210096789LL)), "2024-02-29 12:34:56.789");
@@ -79,11 +87,10 @@ static void check_sql(void)
     CHECK_STR(sql.data, "\"a\"\"b c\"");
     int cols[] = {0, 1};
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_UPSERT, cols, 2, true);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_UPSERT, cols, 2, true, false);
     CHECK_STR(sql.data,
-              "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
-              "WITH ORDINALITY AS v(c0, c1, c2, ord)), t AS (SELECT v.ord, "
-              "v.c0::integer AS c0, v.c1::text AS c1, v.c2::bigint AS pos FROM v), "
+              "WITH t AS (SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[]) "
+              "WITH ORDINALITY AS t(c0, c1, pos, ord)), "
               "ins AS (INSERT INTO \"s\".\"t\"\"x\" AS target (\"Id\", \"we\"\"ird; DROP\", "
               "\"__cdc_lsn\", \"__cdc_deleted\") SELECT t.c0, t.c1, t.pos, false FROM t "
               "WHERE NOT EXISTS (SELECT 1 FROM cdcsink.tombstones tb WHERE tb.target_table = $4 "
@@ -92,19 +99,54 @@ static void check_sql(void)
               "\"Id\" = EXCLUDED.\"Id\", \"we\"\"ird; DROP\" = EXCLUDED.\"we\"\"ird; DROP\" "
               "WHERE target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\" RETURNING target.\"Id\") "
               "SELECT t.ord FROM t JOIN ins ON t.c0 = ins.\"Id\"");
+    /* The counted form: the same upsert straight from the unnest, no
+     * ordinals, no RETURNING; its row count is the answer. */
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_SOFT_DELETE, cols, 2, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_UPSERT, cols, 2, true, true);
+    CHECK_STR(sql.data,
+              "INSERT INTO \"s\".\"t\"\"x\" AS target (\"Id\", \"we\"\"ird; DROP\", "
+              "\"__cdc_lsn\", \"__cdc_deleted\") SELECT t.c0, t.c1, t.pos, false FROM "
+              "unnest($1::integer[], $2::text[], $3::bigint[]) AS t(c0, c1, pos) "
+              "WHERE NOT EXISTS (SELECT 1 FROM cdcsink.tombstones tb WHERE tb.target_table = $4 "
+              "AND tb.key = ARRAY[t.c0::text] AND tb.position >= t.pos) ON CONFLICT (\"Id\") "
+              "DO UPDATE SET \"__cdc_lsn\" = EXCLUDED.\"__cdc_lsn\", \"__cdc_deleted\" = false, "
+              "\"Id\" = EXCLUDED.\"Id\", \"we\"\"ird; DROP\" = EXCLUDED.\"we\"\"ird; DROP\" "
+              "WHERE target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\"");
+    CHECK(cdc_pg_sql_countable(CDC_PG_UPSERT) && cdc_pg_sql_countable(CDC_PG_SOFT_DELETE));
+    CHECK(!cdc_pg_sql_countable(CDC_PG_HARD_DELETE) && !cdc_pg_sql_countable(CDC_PG_KEY_DELETE));
+    /* Deletes have no counted form: asking for it changes nothing. */
+    cdc_buf_t precise;
+    cdc_buf_init(&precise);
+    cdc_buf_reset(&sql);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, true);
+    cdc_pg_sql_build(&precise, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, false);
+    CHECK_STR(sql.data, precise.data);
+    cdc_buf_free(&precise);
+    /* An array column travels as text[] and is cast row by row. */
+    static cdc_pg_column_t arr_cols[] = {
+        {.name = "id", .type = "bigint"}, {.name = "tags", .type = "integer[]"},
+        {.name = "__cdc_lsn", .type = "bigint"}, {.name = "__cdc_deleted", .type = "boolean"}};
+    static int arr_pk[] = {0};
+    cdc_pg_table_t arr = {.schema = "s", .name = "a", .qualified = "\"s\".\"a\"",
+                          .columns = arr_cols, .ncolumns = 4, .pk = arr_pk, .npk = 1,
+                          .position_column = 2, .deleted_column = 3};
+    cdc_buf_reset(&sql);
+    cdc_pg_sql_build(&sql, &arr, CDC_PG_UPSERT, cols, 2, false, true);
+    CHECK(strstr(sql.data, "unnest($1::bigint[], $2::text[], $3::bigint[])") != NULL);
+    CHECK(strstr(sql.data, "SELECT t.c0, t.c1::integer[], t.pos, false") != NULL);
+    cdc_buf_reset(&sql);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_SOFT_DELETE, cols, 2, false, false);
     CHECK(strstr(sql.data, "\"__cdc_deleted\" = true WHERE target.\"__cdc_lsn\" < EXCLUDED") != NULL);
     CHECK(strstr(sql.data, "tombstones") == NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, false);
     CHECK(strstr(sql.data, "DELETE FROM \"s\".\"t\"\"x\" AS target USING t WHERE "
                            "t.c0 = target.\"Id\" AND target.\"__cdc_lsn\" < t.pos") != NULL);
     CHECK(strstr(sql.data, "INSERT INTO cdcsink.tombstones") != NULL);
     CHECK(strstr(sql.data, "WHERE tb.position < EXCLUDED.position") != NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_KEY_DELETE, cols, 1, false);
-    CHECK(strstr(sql.data, "unnest($1::text[]) WITH ORDINALITY") != NULL);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_KEY_DELETE, cols, 1, false, false);
+    CHECK(strstr(sql.data, "unnest($1::integer[]) WITH ORDINALITY") != NULL);
     CHECK(strstr(sql.data, "pos") == NULL); /* no guard: a tombstone has none */
     cdc_buf_free(&sql);
 }
@@ -172,8 +214,42 @@ static void check_collapse(void)
     cdc_registry_destroy(registry);
 }
 
+/* What counts as a type change (records to the DLQ, class schema). */
+static void check_type_accepts(void)
+{
+    cdc_column_t i32 = {.type = CDC_TYPE_INT32}, str = {.type = CDC_TYPE_STRING},
+                 dec = {.type = CDC_TYPE_DECIMAL}, ts = {.type = CDC_TYPE_TIMESTAMP_MICROS},
+                 date = {.type = CDC_TYPE_DATE}, js = {.type = CDC_TYPE_JSON},
+                 arr = {.type = CDC_TYPE_ARRAY, .element_type = CDC_TYPE_INT32},
+                 b = {.type = CDC_TYPE_BOOLEAN};
+    CHECK(cdc_pg_table_type_accepts("integer", &i32));
+    CHECK(cdc_pg_table_type_accepts("bigint", &i32));
+    CHECK(cdc_pg_table_type_accepts("numeric(12,2)", &i32));
+    CHECK(cdc_pg_table_type_accepts("text", &i32));
+    CHECK(cdc_pg_table_type_accepts("\"MyEnum\"", &str));
+    CHECK(cdc_pg_table_type_accepts("numeric", &str)); /* decimal.handling.mode=string */
+    CHECK(cdc_pg_table_type_accepts("uuid", &str));
+    CHECK(cdc_pg_table_type_accepts("character varying(20)", &str));
+    CHECK(cdc_pg_table_type_accepts("double precision", &dec));
+    CHECK(cdc_pg_table_type_accepts("timestamp(3) without time zone", &ts));
+    CHECK(cdc_pg_table_type_accepts("timestamp with time zone", &date));
+    CHECK(cdc_pg_table_type_accepts("jsonb", &js));
+    CHECK(cdc_pg_table_type_accepts("integer[]", &arr));
+    /* int -> text at the source: the target's integer column is wrong now */
+    CHECK(!cdc_pg_table_type_accepts("integer", &str));
+    CHECK(!cdc_pg_table_type_accepts("boolean", &str));
+    CHECK(!cdc_pg_table_type_accepts("integer", &dec));
+    CHECK(!cdc_pg_table_type_accepts("date", &ts));
+    CHECK(!cdc_pg_table_type_accepts("time without time zone", &ts));
+    CHECK(!cdc_pg_table_type_accepts("integer", &js));
+    CHECK(!cdc_pg_table_type_accepts("integer", &arr));
+    CHECK(!cdc_pg_table_type_accepts("integer", &b));
+    CHECK(!cdc_pg_table_type_accepts("boolean", &i32));
+}
+
 int main(void)
 {
+    check_type_accepts();
     check_values();
     check_sql();
     check_route();
