@@ -57,19 +57,28 @@ char *cdc_arena_strndup(cdc_arena_t *arena, const char *src, size_t len)
     return p;
 }
 
+/* A round that needed more than one block (a big batch) leaves one block
+ * of the whole size it used, so that steady state costs one malloc at
+ * start-up instead of several per batch (each freed again, and faulted in
+ * again, by the next round). Beyond this size the arena starts over. */
+#define ARENA_KEEP_MAX (16u * 1024 * 1024)
+
 void cdc_arena_reset(cdc_arena_t *arena)
 {
     cdc_arena_block_t *b = arena->head;
     if (!b) return;
-    /* Keep the oldest block (the tail): it is the one sized for steady
-     * state, the newer ones were added under pressure. */
-    while (b->next) {
+    if (!b->next) {
+        b->used = 0;
+        return;
+    }
+    size_t total = 0;
+    while (b) {
         cdc_arena_block_t *next = b->next;
+        total += b->size;
         free(b);
         b = next;
     }
-    b->used = 0;
-    arena->head = b;
+    arena->head = total <= ARENA_KEEP_MAX ? arena_block_new(total) : NULL;
 }
 
 void cdc_arena_destroy(cdc_arena_t *arena)

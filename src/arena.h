@@ -20,7 +20,8 @@ void *cdc_arena_alloc(cdc_arena_t *arena, size_t size);
 void *cdc_arena_memdup(cdc_arena_t *arena, const void *src, size_t size);
 /* Copies len bytes and adds a NUL, so text fields are also C strings. */
 char *cdc_arena_strndup(cdc_arena_t *arena, const char *src, size_t len);
-/* Frees all but the first block and rewinds it, ready for the next batch. */
+/* Rewinds for the next batch, keeping one block as large as this round
+ * needed (up to 16 MiB), so a steady load allocates nothing. */
 void cdc_arena_reset(cdc_arena_t *arena);
 void cdc_arena_destroy(cdc_arena_t *arena);
 

@@ -162,6 +162,18 @@ static const struct key_def keys[] = {
      .min = 1, .max = DAY_MS, .sinks = SINK_ALL,
      .desc = "How often stored offsets are committed to Kafka; they are also "
              "committed on partition revoke and on shutdown."},
+    {.name = "apply.overlap", .type = TYPE_BOOL, .def = "true",
+     .sinks = SINK_ALL,
+     .desc = "Collect and decode the next batch while the sink writes this "
+             "one (on a thread of its own). Batches still complete, and "
+             "offsets are still stored, in order; false writes and decodes "
+             "by turns."},
+    {.name = "fetch.wake.ms", .type = TYPE_DURATION, .def = "50",
+     .min = 0, .max = 60000, .sinks = SINK_ALL,
+     .desc = "While the pipeline lags, how often the partitions' leaders are "
+             "asked for their watermarks so that librdkafka 2.0 resumes "
+             "fetching as soon as its prefetch queue drains instead of up to "
+             "a second later (docs/decisions.md); 0 turns this off."},
     {.name = "shutdown.timeout.ms", .type = TYPE_DURATION, .def = "30000",
      .min = 0, .max = HOUR_MS, .sinks = SINK_ALL,
      .desc = "On SIGTERM, how long the batch in flight may take to finish "

@@ -18,6 +18,7 @@
 
 #include "errstr.h"
 #include "log.h"
+#include "thread.h"
 
 /* A response that cannot be written this fast goes to a client that does
  * not read; give up on it. */
@@ -369,18 +370,6 @@ static int bound_port(int fd)
     return -1;
 }
 
-/* Signals belong to the main thread (its handlers set the flags its loop
- * reads), so the server thread starts with every signal blocked. */
-static int start_thread(cdc_http_t *srv)
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&srv->thread, NULL, http_thread, srv);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
 cdc_http_t *cdc_http_start(const char *listen, cdc_http_handler_t *handler,
                            void *opaque, char *errstr, size_t errstr_size)
 {
@@ -402,7 +391,7 @@ cdc_http_t *cdc_http_start(const char *listen, cdc_http_handler_t *handler,
                        listen, strerror(errno));
         goto err;
     }
-    int rc = start_thread(srv);
+    int rc = cdc_thread_start(&srv->thread, http_thread, srv);
     if (rc != 0) {
         cdc_errstr_set(errstr, errstr_size, "http.listen %s: thread: %s",
                        listen, strerror(rc));

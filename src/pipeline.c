@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "applier.h"
 #include "arena.h"
 #include "consumer.h"
 #include "decode.h"
@@ -36,7 +37,21 @@ typedef struct batch {
     batch_item_t *items;
     size_t count, capacity;
     cdc_arena_t arena;
+    /* A decode while collecting needed a retry: batch_decode() does it. */
+    bool decode_deferred;
+    int64_t started_ms; /* when it went to the sink (batch duration) */
+    /* What the sink was given, kept for reading its outcomes back. */
+    const cdc_event_t **events;
+    size_t *index; /* events[k] is items[index[k]] */
+    cdc_outcome_t *outcomes;
+    size_t nevents;
 } batch_t;
+
+typedef enum attempt_result {
+    ATTEMPT_DONE = 0,
+    ATTEMPT_RETRY = 1,
+    ATTEMPT_FATAL = 2
+} attempt_result_t;
 
 #define LATENCY_BUCKETS 60001
 
@@ -52,7 +67,13 @@ struct cdc_pipeline {
     const char *retry_what; /* what failed in the last attempt */
     bool sink_ok;
     int64_t last_ping_ms;
-    batch_t batch;
+    /* Two batches: one being collected and decoded while the other may be
+     * in the sink's hands on the applier thread (apply.overlap). */
+    batch_t batches[2];
+    batch_t *batch;    /* collecting */
+    batch_t *inflight; /* being applied by `applier`, or NULL */
+    cdc_applier_t applier;
+    bool overlap;
     /* Messages that arrived while a batch was being retried. */
     rd_kafka_message_t **pending;
     size_t npending, pending_cap;
@@ -95,9 +116,15 @@ static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
         return;
     }
     cdc_observe_revoked(p->observe, parts);
-    for (size_t i = 0; i < p->batch.count; i++)
-        if (partition_in(parts, p->batch.items[i].msg))
-            p->batch.items[i].abandoned = true;
+    /* The batch in the sink's hands finishes first; whatever it wrote for
+     * the lost partitions is not stored, and the next owner finds those
+     * rows already written (stale), as after any redelivery. */
+    if (p->inflight) cdc_applier_wait(&p->applier);
+    for (size_t k = 0; k < 2; k++) {
+        batch_t *b = &p->batches[k];
+        for (size_t i = 0; i < b->count; i++)
+            if (partition_in(parts, b->items[i].msg)) b->items[i].abandoned = true;
+    }
     size_t kept = 0;
     for (size_t i = 0; i < p->npending; i++) {
         if (partition_in(parts, p->pending[i])) rd_kafka_message_destroy(p->pending[i]);
@@ -132,7 +159,9 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
     cdc_pipeline_t *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->cfg = cfg;
-    cdc_arena_init(&p->batch.arena, 256 * 1024);
+    for (size_t k = 0; k < 2; k++) cdc_arena_init(&p->batches[k].arena, 256 * 1024);
+    p->batch = &p->batches[0];
+    p->overlap = cdc_config_get_bool(cfg, "apply.overlap");
     const char *sink_name = cdc_config_get(cfg, "sink");
     p->sink = cdc_sink_find(sink_name);
     if (!p->sink) {
@@ -183,6 +212,12 @@ static void batch_clear(batch_t *b)
 {
     for (size_t i = 0; i < b->count; i++) rd_kafka_message_destroy(b->items[i].msg);
     b->count = 0;
+    b->decode_deferred = false;
+    b->started_ms = 0;
+    b->events = NULL;
+    b->index = NULL;
+    b->outcomes = NULL;
+    b->nevents = 0;
     cdc_arena_reset(&b->arena);
 }
 
@@ -199,20 +234,36 @@ static int pending_push(cdc_pipeline_t *p, rd_kafka_message_t *m)
     return 0;
 }
 
+static attempt_result_t decode_item(cdc_pipeline_t *p, batch_t *b, size_t i,
+                                    char *errstr, size_t errstr_size);
+
+/* Takes a fetched message into the batch and decodes it at once, so that
+ * decoding overlaps the batch in flight; a decode that needs a retry is
+ * left to batch_decode(), which owns the retry. */
+static int collect_one(cdc_pipeline_t *p, batch_t *b, rd_kafka_message_t *m)
+{
+    if (batch_push(b, m) != 0) return -1;
+    cdc_observe_consumed(p->observe, rd_kafka_topic_name(m->rkt), m->partition);
+    char why[1024];
+    if (!b->decode_deferred &&
+        decode_item(p, b, b->count - 1, why, sizeof why) != ATTEMPT_DONE)
+        b->decode_deferred = true;
+    return 0;
+}
+
 /* Fills the batch: waits up to 100 ms for a first record (so a stop is
- * noticed), then up to batch.max.wait.ms more for a full batch. */
+ * noticed), then up to batch.max.wait.ms more for a full batch. While a
+ * batch is in flight it polls in short steps and returns as soon as that
+ * batch is done, so finishing it never waits for this one to fill. */
 static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
                          bool *fatal)
 {
     size_t max = (size_t)cdc_config_get_int(p->cfg, "batch.size");
     int64_t wait = cdc_config_get_int(p->cfg, "batch.max.wait.ms");
-    batch_t *b = &p->batch;
+    batch_t *b = p->batch;
     size_t taken = 0;
-    for (; taken < p->npending && b->count < max; taken++) {
-        batch_push(b, p->pending[taken]);
-        cdc_observe_consumed(p->observe, rd_kafka_topic_name(p->pending[taken]->rkt),
-                             p->pending[taken]->partition);
-    }
+    for (; taken < p->npending && b->count < max; taken++)
+        if (collect_one(p, b, p->pending[taken]) != 0) return -1;
     if (taken) { /* p->pending is NULL until something was held back */
         memmove(p->pending, p->pending + taken,
                 (p->npending - taken) * sizeof *p->pending);
@@ -221,18 +272,18 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
 
     int64_t deadline = 0;
     while (b->count < max && !*stop && !*fatal) {
-        int timeout = 100;
+        if (p->inflight && cdc_applier_done(&p->applier)) break;
+        int timeout = p->inflight ? 5 : 100;
         if (b->count > 0) {
             if (!deadline) deadline = now_ms() + wait;
             int64_t left = deadline - now_ms();
             if (left <= 0) break;
-            timeout = (int)(left < 100 ? left : 100);
+            if (left < timeout) timeout = (int)left;
         }
         rd_kafka_message_t *m = cdc_consumer_poll(p->consumer, timeout, fatal);
         if (m) {
-            if (batch_push(b, m) != 0) return -1;
-            cdc_observe_consumed(p->observe, rd_kafka_topic_name(m->rkt), m->partition);
-        } else if (b->count == 0) {
+            if (collect_one(p, b, m) != 0) return -1;
+        } else if (b->count == 0 && !p->inflight) {
             break; /* nothing within 100 ms: let the caller tick */
         }
     }
@@ -242,12 +293,6 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
 /* ---------------------------------------------------------------------
  * Processing a batch
  * ------------------------------------------------------------------- */
-
-typedef enum attempt_result {
-    ATTEMPT_DONE = 0,
-    ATTEMPT_RETRY = 1,
-    ATTEMPT_FATAL = 2
-} attempt_result_t;
 
 static void item_to_dlq(batch_item_t *it, const char *error_class,
                         const char *exception_name, const char *message)
@@ -270,65 +315,85 @@ static void item_to_dlq(batch_item_t *it, const char *error_class,
     };
 }
 
-static attempt_result_t batch_decode(cdc_pipeline_t *p, char *errstr,
-                                     size_t errstr_size)
+static attempt_result_t decode_item(cdc_pipeline_t *p, batch_t *b, size_t i,
+                                    char *errstr, size_t errstr_size)
 {
-    batch_t *b = &p->batch;
-    for (size_t i = 0; i < b->count; i++) {
-        batch_item_t *it = &b->items[i];
-        if (it->state != ITEM_NEW || it->abandoned) continue;
-        rd_kafka_message_t *m = it->msg;
-        it->event.topic = rd_kafka_topic_name(m->rkt);
-        it->event.partition = m->partition;
-        it->event.offset = m->offset;
-        it->event.kafka_timestamp_ms = rd_kafka_message_timestamp(m, NULL);
-        char why[1024];
-        cdc_decode_status_t s = cdc_decoder_decode(
-            p->decoder, m->key, m->key_len, m->payload, m->len, &b->arena,
-            &it->event, why, sizeof why);
-        switch (s) {
-        case CDC_DECODE_OK:
-            it->state = ITEM_DECODED;
-            break;
-        case CDC_DECODE_DATA_ERROR:
-            cdc_log_warn("%s [%d] @%lld: %s → DLQ", it->event.topic,
-                         m->partition, (long long)m->offset, why);
-            item_to_dlq(it, "data", "cdcsink.DecodeError",
-                        cdc_arena_strndup(&b->arena, why, strlen(why)));
-            break;
-        case CDC_DECODE_RETRY:
-            p->retry_what = "registry";
-            cdc_errstr_set(errstr, errstr_size, "%s [%d] @%lld: %s",
-                           it->event.topic, m->partition,
-                           (long long)m->offset, why);
-            return ATTEMPT_RETRY;
-        case CDC_DECODE_FATAL:
-            cdc_errstr_set(errstr, errstr_size, "%s", why);
-            return ATTEMPT_FATAL;
-        }
+    batch_item_t *it = &b->items[i];
+    if (it->state != ITEM_NEW || it->abandoned) return ATTEMPT_DONE;
+    rd_kafka_message_t *m = it->msg;
+    it->event.topic = rd_kafka_topic_name(m->rkt);
+    it->event.partition = m->partition;
+    it->event.offset = m->offset;
+    it->event.kafka_timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+    char why[1024];
+    cdc_decode_status_t s = cdc_decoder_decode(
+        p->decoder, m->key, m->key_len, m->payload, m->len, &b->arena,
+        &it->event, why, sizeof why);
+    switch (s) {
+    case CDC_DECODE_OK:
+        it->state = ITEM_DECODED;
+        break;
+    case CDC_DECODE_DATA_ERROR:
+        cdc_log_warn("%s [%d] @%lld: %s → DLQ", it->event.topic,
+                     m->partition, (long long)m->offset, why);
+        item_to_dlq(it, "data", "cdcsink.DecodeError",
+                    cdc_arena_strndup(&b->arena, why, strlen(why)));
+        break;
+    case CDC_DECODE_RETRY:
+        p->retry_what = "registry";
+        cdc_errstr_set(errstr, errstr_size, "%s [%d] @%lld: %s",
+                       it->event.topic, m->partition, (long long)m->offset, why);
+        return ATTEMPT_RETRY;
+    case CDC_DECODE_FATAL:
+        cdc_errstr_set(errstr, errstr_size, "%s", why);
+        return ATTEMPT_FATAL;
     }
     return ATTEMPT_DONE;
 }
 
-static attempt_result_t batch_apply(cdc_pipeline_t *p, char *errstr,
-                                    size_t errstr_size)
+static attempt_result_t batch_decode(cdc_pipeline_t *p, batch_t *b,
+                                     char *errstr, size_t errstr_size)
 {
-    batch_t *b = &p->batch;
-    const cdc_event_t **events = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *events);
-    size_t *index = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *index);
-    cdc_outcome_t *outcomes = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *outcomes);
-    if (!events || !index || !outcomes)
-        return cdc_errstr_set(errstr, errstr_size, "out of memory"), ATTEMPT_RETRY;
-    size_t n = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        attempt_result_t r = decode_item(p, b, i, errstr, errstr_size);
+        if (r != ATTEMPT_DONE) return r;
+    }
+    return ATTEMPT_DONE;
+}
+
+/* The decoded records of the batch, as the sink takes them, in b->events;
+ * false when out of memory. */
+static bool apply_prepare(batch_t *b)
+{
+    b->events = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *b->events);
+    b->index = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *b->index);
+    b->outcomes = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *b->outcomes);
+    if (!b->events || !b->index || !b->outcomes) return false;
+    b->nevents = 0;
     for (size_t i = 0; i < b->count; i++) {
         if (b->items[i].state != ITEM_DECODED || b->items[i].abandoned) continue;
-        events[n] = &b->items[i].event;
-        index[n++] = i;
+        b->events[b->nevents] = &b->items[i].event;
+        b->index[b->nevents++] = i;
     }
-    if (n == 0) return ATTEMPT_DONE;
-    memset(outcomes, 0, n * sizeof *outcomes);
-    cdc_sink_status_t s = p->sink->apply(p->sink_state, events, n, outcomes,
-                                         &b->arena, errstr, errstr_size);
+    memset(b->outcomes, 0, b->nevents * sizeof *b->outcomes);
+    return true;
+}
+
+static void applier_setup(cdc_pipeline_t *p, batch_t *b)
+{
+    cdc_applier_t *a = &p->applier;
+    a->sink = p->sink;
+    a->sink_state = p->sink_state;
+    a->events = b->events;
+    a->count = b->nevents;
+    a->outcomes = b->outcomes;
+    a->arena = &b->arena;
+}
+
+/* Reads the sink's answer back into the batch's items. */
+static attempt_result_t apply_finish(cdc_pipeline_t *p, batch_t *b,
+                                     cdc_sink_status_t s)
+{
     p->sink_ok = s == CDC_SINK_OK;
     cdc_observe_sink_ok(p->observe, p->sink_ok);
     if (s == CDC_SINK_RETRY) {
@@ -336,9 +401,9 @@ static attempt_result_t batch_apply(cdc_pipeline_t *p, char *errstr,
         return ATTEMPT_RETRY;
     }
     if (s == CDC_SINK_FATAL) return ATTEMPT_FATAL;
-    for (size_t k = 0; k < n; k++) {
-        batch_item_t *it = &b->items[index[k]];
-        const cdc_outcome_t *o = &outcomes[k];
+    for (size_t k = 0; k < b->nevents; k++) {
+        batch_item_t *it = &b->items[b->index[k]];
+        const cdc_outcome_t *o = &b->outcomes[k];
         switch (o->kind) {
         case CDC_OUTCOME_APPLIED:
             p->stats.applied++;
@@ -368,10 +433,22 @@ static attempt_result_t batch_apply(cdc_pipeline_t *p, char *errstr,
     return ATTEMPT_DONE;
 }
 
-static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, char *errstr,
-                                          size_t errstr_size)
+/* One apply, on this thread. */
+static attempt_result_t batch_apply(cdc_pipeline_t *p, batch_t *b,
+                                    char *errstr, size_t errstr_size)
 {
-    batch_t *b = &p->batch;
+    if (!apply_prepare(b))
+        return cdc_errstr_set(errstr, errstr_size, "out of memory"), ATTEMPT_RETRY;
+    if (b->nevents == 0) return ATTEMPT_DONE;
+    cdc_sink_status_t s = p->sink->apply(p->sink_state, b->events, b->nevents,
+                                         b->outcomes, &b->arena, errstr,
+                                         errstr_size);
+    return apply_finish(p, b, s);
+}
+
+static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, batch_t *b,
+                                          char *errstr, size_t errstr_size)
+{
     bool any = false;
     for (size_t i = 0; i < b->count; i++) {
         batch_item_t *it = &b->items[i];
@@ -405,9 +482,8 @@ static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, char *errstr,
 /* Every record of the batch is final: store the next offset of each
  * partition. Walking backwards, the first record seen of a partition has
  * its highest offset; batches hold few partitions, so a list does. */
-static void batch_store_offsets(cdc_pipeline_t *p)
+static void batch_store_offsets(cdc_pipeline_t *p, batch_t *b)
 {
-    batch_t *b = &p->batch;
     const rd_kafka_message_t **seen =
         cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *seen);
     size_t nseen = 0;
@@ -438,11 +514,11 @@ static int64_t wall_ms(void)
 }
 
 /* Kafka timestamps are wall-clock (CreateTime or LogAppendTime). */
-static void batch_record_latency(cdc_pipeline_t *p)
+static void batch_record_latency(cdc_pipeline_t *p, const batch_t *b)
 {
     int64_t now = wall_ms();
-    for (size_t i = 0; i < p->batch.count; i++) {
-        int64_t ts = rd_kafka_message_timestamp(p->batch.items[i].msg, NULL);
+    for (size_t i = 0; i < b->count; i++) {
+        int64_t ts = rd_kafka_message_timestamp(b->items[i].msg, NULL);
         if (ts <= 0) continue;
         int64_t ms = now - ts;
         if (ms < 0) ms = 0;
@@ -464,10 +540,10 @@ static int64_t latency_percentile(const cdc_pipeline_t *p, double q)
     return LATENCY_BUCKETS - 1;
 }
 
-static void batch_report_outcomes(cdc_pipeline_t *p)
+static void batch_report_outcomes(cdc_pipeline_t *p, const batch_t *b)
 {
-    for (size_t i = 0; i < p->batch.count; i++) {
-        const batch_item_t *it = &p->batch.items[i];
+    for (size_t i = 0; i < b->count; i++) {
+        const batch_item_t *it = &b->items[i];
         if (it->abandoned || it->state != ITEM_FINAL) continue;
         if (it->metric == CDC_METRIC_APPLIED)
             cdc_observe_applied(p->observe, &it->event);
@@ -477,12 +553,12 @@ static void batch_report_outcomes(cdc_pipeline_t *p)
     }
 }
 
-static attempt_result_t batch_attempt(cdc_pipeline_t *p, char *errstr,
-                                      size_t errstr_size)
+static attempt_result_t batch_attempt(cdc_pipeline_t *p, batch_t *b,
+                                      char *errstr, size_t errstr_size)
 {
-    attempt_result_t r = batch_decode(p, errstr, errstr_size);
-    if (r == ATTEMPT_DONE) r = batch_apply(p, errstr, errstr_size);
-    if (r == ATTEMPT_DONE) r = batch_deliver_dlq(p, errstr, errstr_size);
+    attempt_result_t r = batch_decode(p, b, errstr, errstr_size);
+    if (r == ATTEMPT_DONE) r = batch_apply(p, b, errstr, errstr_size);
+    if (r == ATTEMPT_DONE) r = batch_deliver_dlq(p, b, errstr, errstr_size);
     return r;
 }
 
@@ -551,7 +627,12 @@ static bool retry_again(cdc_pipeline_t *p, retry_state_t *rs,
     return true;
 }
 
-static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
+/* Brings the batch to final: attempts, and retries with backoff. `first`
+ * is the outcome of an attempt already made (the applier's), with its
+ * error in first_why; NULL to start with an attempt. */
+static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p, batch_t *b,
+                                         const attempt_result_t *first,
+                                         const char *first_why,
                                          volatile sig_atomic_t *stop,
                                          bool *fatal, char *errstr,
                                          size_t errstr_size)
@@ -561,16 +642,23 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p,
         .backoff_max = cdc_config_get_int(p->cfg, "errors.retry.backoff.max.ms"),
         .give_up_after = cdc_config_get_int(p->cfg, "errors.retry.timeout.ms"),
         .shutdown_timeout = cdc_config_get_int(p->cfg, "shutdown.timeout.ms"),
-        .started = now_ms(),
+        .started = b->started_ms,
     };
     cdc_pipeline_exit_t result = CDC_PIPELINE_STOPPED;
     for (;;) {
         char why[1024] = "";
-        attempt_result_t r = batch_attempt(p, why, sizeof why);
+        attempt_result_t r;
+        if (first) {
+            r = *first;
+            cdc_errstr_set(why, sizeof why, "%s", first_why);
+            first = NULL;
+        } else {
+            r = batch_attempt(p, b, why, sizeof why);
+        }
         if (r == ATTEMPT_DONE) {
-            batch_store_offsets(p);
-            batch_record_latency(p);
-            batch_report_outcomes(p);
+            batch_store_offsets(p, b);
+            batch_record_latency(p, b);
+            batch_report_outcomes(p, b);
             break;
         }
         if (r == ATTEMPT_FATAL || *fatal) {
@@ -620,6 +708,66 @@ static void pipeline_tick(cdc_pipeline_t *p, bool idle)
     }
 }
 
+/* Waits for the batch in flight and brings it to final (DLQ, retries,
+ * offsets). */
+static cdc_pipeline_exit_t inflight_finish(cdc_pipeline_t *p,
+                                           volatile sig_atomic_t *stop,
+                                           bool *fatal, char *errstr,
+                                           size_t errstr_size)
+{
+    batch_t *b = p->inflight;
+    cdc_applier_wait(&p->applier);
+    p->inflight = NULL;
+    attempt_result_t r = apply_finish(p, b, p->applier.status);
+    char why[1024];
+    cdc_errstr_set(why, sizeof why, "%s", p->applier.errstr);
+    if (r == ATTEMPT_DONE) r = batch_deliver_dlq(p, b, why, sizeof why);
+    cdc_pipeline_exit_t result =
+        batch_process(p, b, &r, why, stop, fatal, errstr, errstr_size);
+    batch_clear(b);
+    return result;
+}
+
+/* Hands the decoded batch to the applier thread and collects into the
+ * other one meanwhile. */
+static void inflight_start(cdc_pipeline_t *p)
+{
+    batch_t *b = p->batch;
+    applier_setup(p, b);
+    p->inflight = b;
+    p->batch = b == &p->batches[0] ? &p->batches[1] : &p->batches[0];
+    cdc_applier_start(&p->applier);
+}
+
+/* The collected batch: decoded already (collect_one()), it goes to the
+ * applier when overlapping, else through batch_process() here. The batch
+ * in flight, if any, is finished first: batches complete in order. */
+static cdc_pipeline_exit_t pipeline_step(cdc_pipeline_t *p,
+                                         volatile sig_atomic_t *stop,
+                                         bool *fatal, char *errstr,
+                                         size_t errstr_size)
+{
+    batch_t *b = p->batch;
+    cdc_pipeline_exit_t r = CDC_PIPELINE_STOPPED;
+    if (p->inflight) {
+        r = inflight_finish(p, stop, fatal, errstr, errstr_size);
+        if (r == CDC_PIPELINE_FATAL) return r;
+    }
+    if (b->count == 0) return r;
+    p->stats.consumed += b->count;
+    b->started_ms = now_ms();
+    /* A stop requested meanwhile still lets the batch finish; only a batch
+     * stuck in retries is abandoned, uncommitted. */
+    if (p->overlap && !b->decode_deferred && !*stop && apply_prepare(b) &&
+        b->nevents > 0) {
+        inflight_start(p);
+        return r;
+    }
+    r = batch_process(p, b, NULL, NULL, stop, fatal, errstr, errstr_size);
+    batch_clear(b);
+    return r;
+}
+
 cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
                                      volatile sig_atomic_t *stop,
                                      char *errstr, size_t errstr_size)
@@ -627,34 +775,33 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
     bool fatal = false;
     cdc_log_info("consuming as group %s into sink %s",
                  cdc_config_get(p->cfg, "group.id"), p->sink->name);
-    while (!*stop) {
+    cdc_pipeline_exit_t r = CDC_PIPELINE_STOPPED;
+    while (!*stop || p->inflight) {
         if (batch_collect(p, stop, &fatal) != 0) {
             cdc_errstr_set(errstr, errstr_size, "out of memory");
-            return CDC_PIPELINE_FATAL;
+            r = CDC_PIPELINE_FATAL;
+            break;
         }
         if (fatal) {
             cdc_errstr_set(errstr, errstr_size, "kafka consumer failed");
-            return CDC_PIPELINE_FATAL;
+            r = CDC_PIPELINE_FATAL;
+            break;
         }
-        bool idle = p->batch.count == 0;
-        if (p->batch.count > 0) {
-            p->stats.consumed += p->batch.count;
-            /* A stop requested meanwhile still lets the batch finish; only
-             * a batch stuck in retries is abandoned, uncommitted. */
-            cdc_pipeline_exit_t r =
-                batch_process(p, stop, &fatal, errstr, errstr_size);
-            batch_clear(&p->batch);
-            if (r == CDC_PIPELINE_FATAL) return r;
-        }
+        bool idle = p->batch->count == 0 && !p->inflight;
+        r = pipeline_step(p, stop, &fatal, errstr, errstr_size);
+        if (r == CDC_PIPELINE_FATAL) break;
         pipeline_tick(p, idle);
     }
-    return CDC_PIPELINE_STOPPED;
+    /* Never leave the sink to a thread nobody waits for. */
+    if (p->inflight) cdc_applier_wait(&p->applier);
+    return r;
 }
 
 const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *p)
 {
     p->stats.latency_p50_ms = latency_percentile(p, 0.50);
     p->stats.latency_p99_ms = latency_percentile(p, 0.99);
+    p->stats.fetch_wakes = p->consumer ? cdc_consumer_fetch_wakes(p->consumer) : 0;
     return &p->stats;
 }
 
@@ -666,10 +813,13 @@ void cdc_pipeline_destroy(cdc_pipeline_t *p)
         cdc_consumer_destroy(p->consumer);
     }
     /* The DLQ goes before the batch: its pending reports point into it. */
+    if (p->inflight) cdc_applier_wait(&p->applier);
     cdc_dlq_destroy(p->dlq);
-    batch_clear(&p->batch);
-    free(p->batch.items);
-    cdc_arena_destroy(&p->batch.arena);
+    for (size_t k = 0; k < 2; k++) {
+        batch_clear(&p->batches[k]);
+        free(p->batches[k].items);
+        cdc_arena_destroy(&p->batches[k].arena);
+    }
     for (size_t i = 0; i < p->npending; i++) rd_kafka_message_destroy(p->pending[i]);
     free(p->pending);
     cdc_decoder_destroy(p->decoder);

@@ -25,6 +25,7 @@ typedef struct cdc_pipeline_stats {
     uint64_t dlq;
     uint64_t retries;
     uint64_t batches;
+    uint64_t fetch_wakes; /* watermark requests sent by the fetch waker */
     /* Time from the Kafka record's timestamp to the end of its batch (sink
      * committed, offsets stored), over every record so far. */
     int64_t latency_p50_ms;
