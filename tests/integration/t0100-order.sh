@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every source change reaches the jsonl sink, in per-key order.
+# Every source change reaches the jsonl sink, in per-key order; the same
+# with apply.overlap=false (decode and write by turns) gives the same lines.
 . "$(dirname "$0")/lib.sh"
 
 table="it_order_$uid"
@@ -43,4 +44,13 @@ say "positions grow per key"
 jq -s -e 'map(select(.op != "tombstone")) | group_by(.key.id)
           | all(.[]; [.[].position] as $p | $p == ($p | sort) and ($p | unique | length) == ($p | length))' \
     "$work/out.jsonl" >/dev/null || fail "positions not increasing per key"
+
+say "apply.overlap=false, a new group: the same lines, key by key"
+pipeline_file "$work/serial.properties" "topics=$topic" "jsonl.path=$work/serial.jsonl" \
+    "group.id=$test_name-$uid-serial" apply.overlap=false
+start_cdcsink "$work/serial.properties" "$work/serial.log"
+wait_for 90 "$expected lines without overlap" at_least $expected "$work/serial.jsonl"
+per_key() { jq -s -c 'group_by(.key.id) | map([.[] | [.op, .position]])' "$1"; }
+diff <(per_key "$work/out.jsonl") <(per_key "$work/serial.jsonl") >/dev/null ||
+    fail "with and without overlap, the per-key sequences differ"
 echo "ok"
