@@ -11,6 +11,7 @@
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
+#include "held.h"
 #include "log.h"
 #include "observe.h"
 #include "registry.h"
@@ -75,8 +76,7 @@ struct cdc_pipeline {
     cdc_applier_t applier;
     bool overlap;
     /* Messages that arrived while a batch was being retried. */
-    rd_kafka_message_t **pending;
-    size_t npending, pending_cap;
+    cdc_held_t pending;
     cdc_pipeline_stats_t stats;
     /* Append-to-commit latency histogram: 1 ms buckets up to 60 s. */
     uint64_t latency_buckets[LATENCY_BUCKETS];
@@ -95,9 +95,9 @@ static int64_t now_ms(void)
  * Rebalance: abandon in-flight records of partitions we lose
  * ------------------------------------------------------------------- */
 
-static bool partition_in(const rd_kafka_topic_partition_list_t *parts,
-                         const rd_kafka_message_t *m)
+static int partition_in(const rd_kafka_message_t *m, const void *arg)
 {
+    const rd_kafka_topic_partition_list_t *parts = arg;
     const char *topic = rd_kafka_topic_name(m->rkt);
     for (int i = 0; i < parts->cnt; i++)
         if (parts->elems[i].partition == m->partition &&
@@ -123,14 +123,9 @@ static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
     for (size_t k = 0; k < 2; k++) {
         batch_t *b = &p->batches[k];
         for (size_t i = 0; i < b->count; i++)
-            if (partition_in(parts, b->items[i].msg)) b->items[i].abandoned = true;
+            if (partition_in(b->items[i].msg, parts)) b->items[i].abandoned = true;
     }
-    size_t kept = 0;
-    for (size_t i = 0; i < p->npending; i++) {
-        if (partition_in(parts, p->pending[i])) rd_kafka_message_destroy(p->pending[i]);
-        else p->pending[kept++] = p->pending[i];
-    }
-    p->npending = kept;
+    cdc_held_drop_if(&p->pending, partition_in, parts);
 }
 
 /* ---------------------------------------------------------------------
@@ -221,19 +216,6 @@ static void batch_clear(batch_t *b)
     cdc_arena_reset(&b->arena);
 }
 
-static int pending_push(cdc_pipeline_t *p, rd_kafka_message_t *m)
-{
-    if (p->npending == p->pending_cap) {
-        size_t cap = p->pending_cap ? p->pending_cap * 2 : 64;
-        rd_kafka_message_t **grown = realloc(p->pending, cap * sizeof *grown);
-        if (!grown) return -1;
-        p->pending = grown;
-        p->pending_cap = cap;
-    }
-    p->pending[p->npending++] = m;
-    return 0;
-}
-
 static attempt_result_t decode_item(cdc_pipeline_t *p, batch_t *b, size_t i,
                                     char *errstr, size_t errstr_size);
 
@@ -262,13 +244,12 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
     int64_t wait = cdc_config_get_int(p->cfg, "batch.max.wait.ms");
     batch_t *b = p->batch;
     size_t taken = 0;
-    for (; taken < p->npending && b->count < max; taken++)
-        if (collect_one(p, b, p->pending[taken]) != 0) return -1;
-    if (taken) { /* p->pending is NULL until something was held back */
-        memmove(p->pending, p->pending + taken,
-                (p->npending - taken) * sizeof *p->pending);
-        p->npending -= taken;
-    }
+    for (; taken < p->pending.count && b->count < max; taken++)
+        if (collect_one(p, b, p->pending.msgs[taken]) != 0) {
+            cdc_held_taken(&p->pending, taken); /* the batch owns those */
+            return -1;
+        }
+    cdc_held_taken(&p->pending, taken);
 
     int64_t deadline = 0;
     while (b->count < max && !*stop && !*fatal) {
@@ -576,7 +557,7 @@ static void backoff_wait(cdc_pipeline_t *p, int64_t until, bool watch_stop,
                          cdc_consumer_assigned_count(p->consumer));
         rd_kafka_message_t *m = cdc_consumer_poll(
             p->consumer, (int)(left < 100 ? left : 100), fatal);
-        if (m && pending_push(p, m) != 0) {
+        if (m && cdc_held_push(&p->pending, m) != 0) {
             /* Dropping it would lose it: stop instead, uncommitted. */
             cdc_log_error("out of memory holding a fetched message");
             rd_kafka_message_destroy(m);
@@ -820,8 +801,7 @@ void cdc_pipeline_destroy(cdc_pipeline_t *p)
         free(p->batches[k].items);
         cdc_arena_destroy(&p->batches[k].arena);
     }
-    for (size_t i = 0; i < p->npending; i++) rd_kafka_message_destroy(p->pending[i]);
-    free(p->pending);
+    cdc_held_free(&p->pending);
     cdc_decoder_destroy(p->decoder);
     cdc_registry_destroy(p->registry);
     if (p->sink && p->sink_state) p->sink->close(p->sink_state);

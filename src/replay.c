@@ -10,6 +10,7 @@
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
+#include "held.h"
 #include "render.h"
 #include "log.h"
 #include "registry.h"
@@ -72,8 +73,7 @@ typedef struct replay {
     size_t nparts;
     replay_item_t *items;
     size_t count, cap;
-    rd_kafka_message_t **pending; /* fetched during a backoff */
-    size_t npending, pending_cap;
+    cdc_held_t pending; /* fetched during a backoff */
     cdc_arena_t arena;
     cdc_replay_stats_t stats;
     bool fatal; /* the consumer failed for good */
@@ -205,31 +205,18 @@ static rd_kafka_message_t *replay_take(replay_t *r, rd_kafka_message_t *m)
     return NULL;
 }
 
-static int pending_push(replay_t *r, rd_kafka_message_t *m)
-{
-    if (r->npending == r->pending_cap) {
-        size_t cap = r->pending_cap ? r->pending_cap * 2 : 64;
-        rd_kafka_message_t **grown = realloc(r->pending, cap * sizeof *grown);
-        if (!grown) return -1;
-        r->pending = grown;
-        r->pending_cap = cap;
-    }
-    r->pending[r->npending++] = m;
-    return 0;
-}
-
 /* Fills the batch up to batch_size; returns as soon as nothing more came
  * within a short wait, so the caller can check whether it is finished. */
 static int batch_collect(replay_t *r, volatile sig_atomic_t *stop)
 {
     size_t max = r->opts->batch_size ? r->opts->batch_size : REPLAY_BATCH_DEFAULT;
     size_t taken = 0;
-    for (; taken < r->npending && r->count < max; taken++)
-        if (batch_push(r, r->pending[taken]) != 0) return -1;
-    if (taken) {
-        memmove(r->pending, r->pending + taken, (r->npending - taken) * sizeof *r->pending);
-        r->npending -= taken;
-    }
+    for (; taken < r->pending.count && r->count < max; taken++)
+        if (batch_push(r, r->pending.msgs[taken]) != 0) {
+            cdc_held_taken(&r->pending, taken); /* the batch owns those */
+            return -1;
+        }
+    cdc_held_taken(&r->pending, taken);
     while (r->count < max && !*stop && !r->fatal) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, r->count ? 50 : 100);
         if (!m) break;
@@ -491,7 +478,7 @@ static void backoff_wait(replay_t *r, int64_t ms, volatile sig_atomic_t *stop)
         if (left <= 0) break;
         rd_kafka_message_t *m =
             rd_kafka_consumer_poll(r->rk, (int)(left < 100 ? left : 100));
-        if (m && (m = replay_take(r, m)) && pending_push(r, m) != 0) {
+        if (m && (m = replay_take(r, m)) && cdc_held_push(&r->pending, m) != 0) {
             cdc_log_error("out of memory holding a fetched DLQ record");
             rd_kafka_message_destroy(m);
             r->fatal = true;
@@ -624,7 +611,7 @@ static cdc_replay_result_t replay_loop(replay_t *r, volatile sig_atomic_t *stop,
             batch_clear(r);
             continue; /* a stop still lets what was fetched be finished first */
         }
-        if (r->npending == 0 && replay_finished(r)) return CDC_REPLAY_DONE;
+        if (r->pending.count == 0 && replay_finished(r)) return CDC_REPLAY_DONE;
         if (*stop) return CDC_REPLAY_STOPPED;
         assigned = assigned || replay_assigned(r);
         if (!assigned && mono_ms() > assign_deadline)
@@ -646,8 +633,7 @@ static void replay_close(replay_t *r)
     cdc_dlq_destroy(r->dlq);
     batch_clear(r);
     free(r->items);
-    for (size_t i = 0; i < r->npending; i++) rd_kafka_message_destroy(r->pending[i]);
-    free(r->pending);
+    cdc_held_free(&r->pending);
     free(r->parts);
     free(r->done);
     cdc_arena_destroy(&r->arena);
