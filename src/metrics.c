@@ -45,6 +45,7 @@ struct cdc_metrics {
     char *labels; /* pipeline="...",sink="..." already escaped */
     cdc_metrics_clock_t *clock;
     part_t *parts;
+    part_t *last; /* the entry part_get() returned last; NULL after a grow */
     size_t cap, used;
     uint64_t retries[NRETRY];
     uint64_t bucket[NBUCKETS + 1]; /* per bucket, cumulated when rendered */
@@ -155,6 +156,7 @@ static int parts_grow(cdc_metrics_t *m)
     size_t cap = m->cap ? m->cap * 2 : 16;
     part_t *parts = calloc(cap, sizeof *parts);
     if (!parts) return -1;
+    m->last = NULL; /* entries move */
     for (size_t i = 0; i < m->cap; i++) {
         part_t *old = &m->parts[i];
         if (!old->topic) continue;
@@ -171,10 +173,14 @@ static int parts_grow(cdc_metrics_t *m)
 static part_t *part_get(cdc_metrics_t *m, const char *topic,
                         int32_t partition)
 {
+    /* Records come in runs of one partition: comparing with the last entry
+     * is cheaper than hashing the topic name for each of them. */
+    if (m->last && m->last->partition == partition && strcmp(m->last->topic, topic) == 0)
+        return m->last;
     uint32_t hash = part_hash(topic, partition);
     if (m->cap) {
         part_t *p = part_slot(m->parts, m->cap, topic, partition, hash);
-        if (p->topic) return p;
+        if (p->topic) return m->last = p;
     }
     if ((m->used + 1) * 2 > m->cap && parts_grow(m) != 0) return NULL;
     part_t *p = part_slot(m->parts, m->cap, topic, partition, hash);
@@ -182,7 +188,7 @@ static part_t *part_get(cdc_metrics_t *m, const char *topic,
     p->partition = partition;
     p->hash = hash;
     m->used++;
-    return p;
+    return m->last = p;
 }
 
 /* Index of name in names, or -1. */
