@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "errstr.h"
+#include "grow.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -746,12 +747,10 @@ static int kafka_add(struct parse_ctx *p, const char *key, char *value)
         if (strcmp(cfg->kafka[i].name, name) == 0)
             return fail_at(p, "key '%s' repeated (first set on line %d)", key,
                            cfg->kafka[i].line);
-    if (cfg->kafka_count == cfg->kafka_cap) {
-        size_t cap = cfg->kafka_cap ? cfg->kafka_cap * 2 : 8;
-        struct kafka_entry *e = realloc(cfg->kafka, cap * sizeof *e);
-        if (!e) return fail_at(p, "out of memory");
-        cfg->kafka = e, cfg->kafka_cap = cap;
-    }
+    struct kafka_entry *entries =
+        cdc_grow(cfg->kafka, cfg->kafka_count, &cfg->kafka_cap, sizeof *entries, 8);
+    if (!entries) return fail_at(p, "out of memory");
+    cfg->kafka = entries;
     char *name_copy = strdup(name);
     if (!name_copy) return fail_at(p, "out of memory");
     cfg->kafka[cfg->kafka_count++] =

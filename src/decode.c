@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "errstr.h"
+#include "grow.h"
 
 /* ---------------------------------------------------------------------
  * Avro binary encoding
@@ -458,17 +459,14 @@ static cdc_decode_status_t decoder_lookup(cdc_decoder_t *d, int32_t id,
     cdc_schema_t *schema = cdc_schema_compile(json, strlen(json), errstr,
                                               errstr_size);
     if (!schema) return CDC_DECODE_DATA_ERROR;
-    if (d->count == d->capacity) {
-        size_t cap = d->capacity ? d->capacity * 2 : 8;
-        decoder_entry_t *grown = realloc(d->entries, cap * sizeof *grown);
-        if (!grown) {
-            cdc_schema_destroy(schema);
-            cdc_errstr_set(errstr, errstr_size, "out of memory");
-            return CDC_DECODE_RETRY;
-        }
-        d->entries = grown;
-        d->capacity = cap;
+    decoder_entry_t *entries =
+        cdc_grow(d->entries, d->count, &d->capacity, sizeof *entries, 8);
+    if (!entries) {
+        cdc_schema_destroy(schema);
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_DECODE_RETRY;
     }
+    d->entries = entries;
     decoder_entry_t *e = &d->entries[d->count++];
     memset(e, 0, sizeof *e);
     e->id = id;

@@ -3,16 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 int cdc_held_push(cdc_held_t *h, rd_kafka_message_t *m)
 {
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        rd_kafka_message_t **grown = realloc(h->msgs, cap * sizeof *grown);
-        if (!grown) return -1;
-        h->msgs = grown;
-        h->cap = cap;
-    }
-    h->msgs[h->count++] = m;
+    rd_kafka_message_t **msgs = cdc_grow(h->msgs, h->count, &h->cap, sizeof *msgs, 64);
+    if (!msgs) return -1;
+    h->msgs = msgs;
+    msgs[h->count++] = m;
     return 0;
 }
 

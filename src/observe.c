@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
@@ -70,13 +71,10 @@ static observed_partition_t *find_part(cdc_observe_t *o, const char *topic,
         if (o->parts[i].partition == partition && strcmp(o->parts[i].topic, topic) == 0)
             return &o->parts[i];
     if (!create) return NULL;
-    if (o->nparts == o->capacity) {
-        size_t cap = o->capacity ? o->capacity * 2 : 16;
-        observed_partition_t *grown = realloc(o->parts, cap * sizeof *grown);
-        if (!grown) return NULL;
-        o->parts = grown;
-        o->capacity = cap;
-    }
+    observed_partition_t *parts =
+        cdc_grow(o->parts, o->nparts, &o->capacity, sizeof *parts, 16);
+    if (!parts) return NULL;
+    o->parts = parts;
     observed_partition_t *p = &o->parts[o->nparts++];
     p->topic = strdup(topic);
     p->partition = partition;

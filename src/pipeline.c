@@ -11,6 +11,7 @@
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
+#include "grow.h"
 #include "held.h"
 #include "log.h"
 #include "observe.h"
@@ -190,14 +191,10 @@ err:
 
 static int batch_push(batch_t *b, rd_kafka_message_t *m)
 {
-    if (b->count == b->capacity) {
-        size_t cap = b->capacity ? b->capacity * 2 : 256;
-        batch_item_t *grown = realloc(b->items, cap * sizeof *grown);
-        if (!grown) return -1;
-        b->items = grown;
-        b->capacity = cap;
-    }
-    batch_item_t *it = &b->items[b->count++];
+    batch_item_t *items = cdc_grow(b->items, b->count, &b->capacity, sizeof *items, 256);
+    if (!items) return -1;
+    b->items = items;
+    batch_item_t *it = &items[b->count++];
     memset(it, 0, sizeof *it);
     it->msg = m;
     return 0;
@@ -251,19 +248,25 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         }
     cdc_held_taken(&p->pending, taken);
 
-    int64_t deadline = 0;
+    int64_t deadline = b->count > 0 ? now_ms() + wait : 0;
     while (b->count < max && !*stop && !*fatal) {
         if (p->inflight && cdc_applier_done(&p->applier)) break;
-        int timeout = p->inflight ? 5 : 100;
-        if (b->count > 0) {
-            if (!deadline) deadline = now_ms() + wait;
-            int64_t left = deadline - now_ms();
-            if (left <= 0) break;
-            if (left < timeout) timeout = (int)left;
+        /* What the prefetch queue already holds is taken without reading
+         * the clock (a cost per record in profiles): the deadline only
+         * matters once the queue runs dry. */
+        rd_kafka_message_t *m = cdc_consumer_poll(p->consumer, 0, fatal);
+        if (!m && !*fatal) {
+            int timeout = p->inflight ? 5 : 100;
+            if (b->count > 0) {
+                int64_t left = deadline - now_ms();
+                if (left <= 0) break;
+                if (left < timeout) timeout = (int)left;
+            }
+            m = cdc_consumer_poll(p->consumer, timeout, fatal);
         }
-        rd_kafka_message_t *m = cdc_consumer_poll(p->consumer, timeout, fatal);
         if (m) {
             if (collect_one(p, b, m) != 0) return -1;
+            if (!deadline) deadline = now_ms() + wait;
         } else if (b->count == 0 && !p->inflight) {
             break; /* nothing within 100 ms: let the caller tick */
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errstr.h"
+#include "grow.h"
 
 typedef struct registry_entry {
     int32_t id;
@@ -92,16 +93,13 @@ int cdc_registry_put(cdc_registry_t *r, int32_t id, const char *schema_json)
         e->schema_json = copy;
         return 0;
     }
-    if (r->count == r->capacity) {
-        size_t cap = r->capacity ? r->capacity * 2 : 16;
-        registry_entry_t *grown = realloc(r->entries, cap * sizeof *grown);
-        if (!grown) {
-            free(copy);
-            return -1;
-        }
-        r->entries = grown;
-        r->capacity = cap;
+    registry_entry_t *entries =
+        cdc_grow(r->entries, r->count, &r->capacity, sizeof *entries, 16);
+    if (!entries) {
+        free(copy);
+        return -1;
     }
+    r->entries = entries;
     r->entries[r->count].id = id;
     r->entries[r->count].schema_json = copy;
     r->count++;

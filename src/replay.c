@@ -10,6 +10,7 @@
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
+#include "grow.h"
 #include "held.h"
 #include "render.h"
 #include "log.h"
@@ -160,14 +161,10 @@ static void replay_pause(replay_t *r, bool pause)
 
 static int batch_push(replay_t *r, rd_kafka_message_t *m)
 {
-    if (r->count == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 256;
-        replay_item_t *grown = realloc(r->items, cap * sizeof *grown);
-        if (!grown) return -1;
-        r->items = grown;
-        r->cap = cap;
-    }
-    replay_item_t *it = &r->items[r->count++];
+    replay_item_t *items = cdc_grow(r->items, r->count, &r->cap, sizeof *items, 256);
+    if (!items) return -1;
+    r->items = items;
+    replay_item_t *it = &items[r->count++];
     memset(it, 0, sizeof *it);
     it->msg = m;
     return 0;

@@ -2,10 +2,12 @@
  * formatting helpers every record goes through. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "buf.h"
+#include "grow.h"
 #include "unit.h"
 
 /* A round that outgrew the first block leaves, after reset, one block
@@ -61,10 +63,31 @@ static void test_put_int(void)
     cdc_buf_free(&b);
 }
 
+/* Doubling from `first`; a full array moves, a roomy one does not. */
+static void test_grow(void)
+{
+    int *items = NULL;
+    size_t cap = 0;
+    for (size_t count = 0; count < 40; count++) {
+        int *now = cdc_grow(items, count, &cap, sizeof *items, 4);
+        CHECK(now != NULL);
+        items = now;
+        items[count] = (int)count;
+    }
+    CHECK_INT(cap, 64); /* 4, 8, 16, 32, 64 */
+    CHECK_INT(items[39], 39);
+    CHECK(cdc_grow(items, 40, &cap, sizeof *items, 4) == items);
+    size_t huge = SIZE_MAX / 2 + 1;
+    CHECK(cdc_grow(items, huge, &huge, sizeof *items, 4) == NULL);
+    CHECK(huge == SIZE_MAX / 2 + 1); /* unchanged on failure */
+    free(items);
+}
+
 int main(void)
 {
     test_arena_learns_round_size();
     test_arena_strings();
     test_put_int();
+    test_grow();
     return unit_finish("t0001-arena");
 }
