@@ -388,7 +388,7 @@ static int dlq_number(const char *cmd, const char *what, const char *text,
 static int dlq_option(const char *cmd, int ch, dlq_args_t *a, int64_t now)
 {
     char why[256];
-    int64_t n;
+    int64_t n = 0;
     int rc = 0;
     switch (ch) {
     case 'c': a->path = optarg; break;

@@ -4,17 +4,17 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The key's identity is its Avro bytes after the 5-byte framing header:
- * equal keys encode equally whatever the schema id. */
-static void key_bytes(const cdc_event_t *ev, const uint8_t **p, size_t *len)
+cdc_key_id_t cdc_collapse_record_key(const cdc_event_t *ev)
 {
-    if (ev->raw_key && ev->raw_key_len >= 5) {
-        *p = (const uint8_t *)ev->raw_key + 5;
-        *len = ev->raw_key_len - 5;
-    } else {
-        *p = ev->raw_key;
-        *len = ev->raw_key ? ev->raw_key_len : 0;
+    cdc_key_id_t id = {NULL, 0};
+    if (!ev->raw_key) return id;
+    id.ptr = ev->raw_key;
+    id.len = ev->raw_key_len;
+    if (ev->raw_key_len >= 5) {
+        id.ptr = (const uint8_t *)ev->raw_key + 5;
+        id.len = ev->raw_key_len - 5;
     }
+    return id;
 }
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
@@ -27,23 +27,16 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
     return h;
 }
 
-static uint64_t event_hash(const cdc_event_t *ev, const char *group)
+static uint64_t key_hash(cdc_key_id_t key, const char *group)
 {
-    const uint8_t *k;
-    size_t len;
-    key_bytes(ev, &k, &len);
     uint64_t h = fnv1a(UINT64_C(14695981039346656037), group, strlen(group) + 1);
-    return fnv1a(h, k, len);
+    return fnv1a(h, key.ptr, key.len);
 }
 
-static int same_key(const cdc_event_t *a, const char *ga, const cdc_event_t *b,
-                    const char *gb)
+static bool same_key(cdc_key_id_t a, const char *ga, cdc_key_id_t b, const char *gb)
 {
-    const uint8_t *ka, *kb;
-    size_t la, lb;
-    key_bytes(a, &ka, &la);
-    key_bytes(b, &kb, &lb);
-    return la == lb && strcmp(ga, gb) == 0 && (la == 0 || memcmp(ka, kb, la) == 0);
+    return a.len == b.len && strcmp(ga, gb) == 0 &&
+           (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
 /* Does `next` (arriving later) replace `current` for their key? */
@@ -56,23 +49,27 @@ static int supersedes(const cdc_event_t *next, const cdc_event_t *current)
 }
 
 long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
-                  size_t count, size_t *winner_of, cdc_arena_t *arena)
+                  const cdc_key_id_t *keys, size_t count, size_t *winner_of,
+                  cdc_arena_t *arena)
 {
     size_t slots = 16;
     while (slots < count * 2) slots *= 2;
     size_t *table = cdc_arena_alloc(arena, slots * sizeof *table);
-    if (!table) return -1;
+    cdc_key_id_t *ids = cdc_arena_alloc(arena, (count + 1) * sizeof *ids);
+    if (!table || !ids) return -1;
     for (size_t i = 0; i < slots; i++) table[i] = SIZE_MAX;
+    for (size_t i = 0; i < count; i++)
+        ids[i] = keys ? keys[i] : cdc_collapse_record_key(events[i]);
     long winners = 0;
     for (size_t i = 0; i < count; i++) {
         winner_of[i] = i;
-        if (!events[i]->raw_key) { /* keyless records cannot collapse */
+        if (!ids[i].ptr) { /* keyless changes cannot collapse */
             winners++;
             continue;
         }
-        size_t s = (size_t)event_hash(events[i], groups[i]) & (slots - 1);
+        size_t s = (size_t)key_hash(ids[i], groups[i]) & (slots - 1);
         while (table[s] != SIZE_MAX &&
-               !same_key(events[table[s]], groups[table[s]], events[i], groups[i]))
+               !same_key(ids[table[s]], groups[table[s]], ids[i], groups[i]))
             s = (s + 1) & (slots - 1);
         if (table[s] == SIZE_MAX) {
             table[s] = i;

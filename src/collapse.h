@@ -14,12 +14,26 @@
 #include "arena.h"
 #include "event.h"
 
+/* A key's identity: equal bytes, equal key. ptr NULL: the change has no
+ * key and collapses with nothing. */
+typedef struct cdc_key_id {
+    const void *ptr;
+    size_t len;
+} cdc_key_id_t;
+
+/* The record key's identity: its Avro bytes after the 5-byte framing
+ * header (equal keys encode equally whatever the schema id); ptr NULL for
+ * a record without a key. */
+cdc_key_id_t cdc_collapse_record_key(const cdc_event_t *event);
+
 /* groups[i] names where events[i] goes (e.g. its target table): the same
- * key in two tables is two keys. On return winner_of[i] is i for a winning
- * event, or the index of the event that supersedes it. Returns the number
- * of winners, or -1 when out of memory. */
+ * key in two tables is two keys. keys[i] is the identity of events[i]'s
+ * key; keys NULL means every event's record key. On return winner_of[i]
+ * is i for a winning event, or the index of the event that supersedes it.
+ * Returns the number of winners, or -1 when out of memory. */
 long cdc_collapse(const cdc_event_t *const *events, const char *const *groups,
-                  size_t count, size_t *winner_of, cdc_arena_t *arena);
+                  const cdc_key_id_t *keys, size_t count, size_t *winner_of,
+                  cdc_arena_t *arena);
 
 /* The winner's `after` row with its unavailable (unchanged TOASTed) columns
  * filled from the newest superseded insert/update of the same key that has

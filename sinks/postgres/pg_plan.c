@@ -7,6 +7,7 @@
 #include "collapse.h"
 #include "errstr.h"
 #include "log.h"
+#include "pg_value.h"
 #include "route.h"
 
 /* ---------------------------------------------------------------------
@@ -43,16 +44,23 @@ static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
     return st == CDC_PG_MISSING ? CDC_SINK_FATAL : status_of(st);
 }
 
+/* Targets are allocated one by one and never move: work items planned
+ * earlier in the batch keep pointing at theirs while later events of the
+ * same batch add new tables (a pipeline over a whole database). */
 static pg_target_t *target_find(pg_sink_t *s, const char *name)
 {
     for (size_t i = 0; i < s->ntargets; i++)
-        if (strcmp(s->targets[i].name, name) == 0) return &s->targets[i];
-    pg_target_t *grown = realloc(s->targets, (s->ntargets + 1) * sizeof *grown);
+        if (strcmp(s->targets[i]->name, name) == 0) return s->targets[i];
+    pg_target_t **grown = realloc(s->targets, (s->ntargets + 1) * sizeof *grown);
     if (!grown) return NULL;
     s->targets = grown;
-    pg_target_t *t = &s->targets[s->ntargets++];
-    memset(t, 0, sizeof *t);
-    t->name = strdup(name);
+    pg_target_t *t = calloc(1, sizeof *t);
+    if (t) t->name = strdup(name);
+    if (!t || !t->name) {
+        free(t);
+        return NULL;
+    }
+    s->targets[s->ntargets++] = t;
     return t;
 }
 
@@ -164,6 +172,23 @@ static void reject(cdc_outcome_t *o, const char *error_class,
     o->error_class = error_class;
     o->exception_name = name;
     o->message = cdc_arena_strndup(arena, message, strlen(message));
+}
+
+/* A table without a primary key gives Debezium nothing to key its records
+ * by. Without pk.fields there is nothing to upsert by: the record is parked
+ * (class schema) and the pipeline goes on with the other tables. */
+static void reject_keyless(const cdc_event_t *ev, cdc_outcome_t *o,
+                           cdc_arena_t *arena)
+{
+    char why[512];
+    cdc_errstr_set(why, sizeof why,
+                   "the record from %s has no key: source table %s.%s has no "
+                   "primary key. Give it one, set Debezium's "
+                   "message.key.columns for it, or set pk.fields; then run "
+                   "cdcsink dlq replay", ev->topic ? ev->topic : "?",
+                   ev->source_schema ? ev->source_schema : "?",
+                   ev->source_table ? ev->source_table : "?");
+    reject(o, "schema", "cdcsink.NoKey", why, arena);
 }
 
 static bool row_supported(const cdc_row_schema_t *schema, const cdc_value_t *row)
@@ -293,6 +318,10 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
                "applied guarded", arena);
         return PLAN_DECIDED;
     }
+    if (!ev->key && w->action != CDC_PG_KEY_DELETE && !s->pk_fields) {
+        reject_keyless(ev, o, arena);
+        return PLAN_DECIDED;
+    }
     choose_row(ev, w);
     if (!w->row || !w->row_schema) {
         reject(o, "data", "cdcsink.NoRow", "the record has neither a row nor a key",
@@ -367,6 +396,31 @@ cdc_sink_status_t cdc_pg_plan_batch(pg_sink_t *s, const cdc_event_t *const *even
     return CDC_SINK_OK;
 }
 
+/* A keyless record (pk.fields set) is identified by the text of its
+ * primary-key columns, each prefixed with its length; -1 when out of
+ * memory. */
+static int key_of_values(const pg_work_t *w, cdc_key_id_t *id, cdc_arena_t *arena)
+{
+    const cdc_pg_table_t *table = w->target->table;
+    cdc_buf_t text;
+    cdc_buf_init(&text);
+    for (size_t k = 0; k < table->npk; k++) {
+        const cdc_value_t *v = &w->row[w->source[table->pk[k]]];
+        size_t at = text.len, len = 0;
+        cdc_buf_append(&text, &len, sizeof len); /* filled in below */
+        if (!v->is_null) cdc_pg_value_text(v, &text);
+        if (text.failed) break;
+        len = text.len - at - sizeof len;
+        memcpy(text.data + at, &len, sizeof len);
+    }
+    char *copy = text.failed ? NULL : cdc_arena_alloc(arena, text.len + 1);
+    if (copy) memcpy(copy, text.data, text.len);
+    id->ptr = copy;
+    id->len = text.len;
+    cdc_buf_free(&text);
+    return copy ? 0 : -1;
+}
+
 /* Collapses the actionable items to one per key; the others are stale. */
 size_t cdc_pg_plan_collapse(pg_work_t *work, const size_t *actionable,
                              size_t n, size_t *winners, cdc_outcome_t *outcomes,
@@ -375,12 +429,16 @@ size_t cdc_pg_plan_collapse(pg_work_t *work, const size_t *actionable,
     const cdc_event_t **events = cdc_arena_alloc(arena, (n + 1) * sizeof *events);
     const char **groups = cdc_arena_alloc(arena, (n + 1) * sizeof *groups);
     size_t *winner_of = cdc_arena_alloc(arena, (n + 1) * sizeof *winner_of);
-    if (!events || !groups || !winner_of) return SIZE_MAX;
+    cdc_key_id_t *keys = cdc_arena_alloc(arena, (n + 1) * sizeof *keys);
+    if (!events || !groups || !winner_of || !keys) return SIZE_MAX;
     for (size_t k = 0; k < n; k++) {
-        events[k] = work[actionable[k]].event;
-        groups[k] = work[actionable[k]].target->name;
+        const pg_work_t *w = &work[actionable[k]];
+        events[k] = w->event;
+        groups[k] = w->target->name;
+        keys[k] = cdc_collapse_record_key(w->event);
+        if (!keys[k].ptr && key_of_values(w, &keys[k], arena) < 0) return SIZE_MAX;
     }
-    if (cdc_collapse(events, groups, n, winner_of, arena) < 0) return SIZE_MAX;
+    if (cdc_collapse(events, groups, keys, n, winner_of, arena) < 0) return SIZE_MAX;
     size_t nwinners = 0;
     for (size_t k = 0; k < n; k++) {
         if (winner_of[k] == k) winners[nwinners++] = actionable[k];
@@ -415,7 +473,7 @@ size_t cdc_pg_plan_collapse(pg_work_t *work, const size_t *actionable,
 void cdc_pg_plan_forget_stale(pg_sink_t *s)
 {
     for (size_t i = 0; i < s->ntargets; i++) {
-        pg_target_t *t = &s->targets[i];
+        pg_target_t *t = s->targets[i];
         if (!t->catalog_stale) continue;
         cdc_pg_table_free(t->table);
         t->table = NULL;

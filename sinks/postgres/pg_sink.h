@@ -65,7 +65,7 @@ typedef struct pg_sink {
     delete_mode_t delete_mode;
     int64_t retention_ms;
     time_t last_purge;
-    pg_target_t *targets;
+    pg_target_t **targets; /* each allocated alone: pointers stay valid */
     size_t ntargets;
 } pg_sink_t;
 

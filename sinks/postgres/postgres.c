@@ -126,11 +126,12 @@ static void pg_close(void *state)
     if (!s) return;
     pg_forget_connection(s);
     for (size_t i = 0; i < s->ntargets; i++) {
-        pg_target_t *t = &s->targets[i];
+        pg_target_t *t = s->targets[i];
         for (size_t k = 0; k < t->nmaps; k++) free(t->maps[k].target);
         free(t->maps);
         cdc_pg_table_free(t->table);
         free(t->name);
+        free(t);
     }
     free(s->targets);
     for (size_t i = 0; i < s->npool; i++) free(s->pool[i].prepared);

@@ -194,19 +194,30 @@ static void check_collapse(void)
         groups[i] = "orders";
     }
     size_t winner_of[7];
-    CHECK_INT(cdc_collapse(events, groups, 7, winner_of, &arena), 3);
+    CHECK_INT(cdc_collapse(events, groups, NULL, 7, winner_of, &arena), 3);
     size_t want[7] = {3, 4, 6, 3, 4, 6, 6};
     for (int i = 0; i < 7; i++) CHECK_INT(winner_of[i], want[i]);
 
     /* By position, never by arrival: u1 delivered before c1 still wins. */
     const cdc_event_t *reordered[2] = {&ev[3], &ev[0]};
-    CHECK_INT(cdc_collapse(reordered, groups, 2, winner_of, &arena), 1);
+    CHECK_INT(cdc_collapse(reordered, groups, NULL, 2, winner_of, &arena), 1);
     CHECK_INT(winner_of[0], 0);
     CHECK_INT(winner_of[1], 0);
     /* The same key in two tables is two keys. */
     const char *two_tables[2] = {"orders", "orders_copy"};
-    CHECK_INT(cdc_collapse(reordered, two_tables, 2, winner_of, &arena), 2);
+    CHECK_INT(cdc_collapse(reordered, two_tables, NULL, 2, winner_of, &arena), 2);
     CHECK_INT(cdc_collapse_last_upsert(events, 7, (size_t[]){3, 4, 6, 3, 4, 6, 6}, 6), 2);
+    /* Given identities replace the record keys: changes without one (a
+     * keyless record nobody gave a key) never collapse, equal ones do. */
+    cdc_key_id_t keys[3] = {{"k1", 2}, {NULL, 0}, {"k1", 2}};
+    const cdc_event_t *three[3] = {&ev[0], &ev[1], &ev[3]};
+    CHECK_INT(cdc_collapse(three, groups, keys, 3, winner_of, &arena), 2);
+    CHECK_INT(winner_of[0], 2);
+    CHECK_INT(winner_of[1], 1);
+    CHECK_INT(winner_of[2], 2);
+    keys[1] = (cdc_key_id_t){NULL, 0};
+    keys[0] = keys[1];
+    CHECK_INT(cdc_collapse(three, groups, keys, 3, winner_of, &arena), 3);
 
     fixture_free_set(&set);
     cdc_arena_destroy(&arena);
