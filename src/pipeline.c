@@ -61,6 +61,7 @@ struct cdc_pipeline {
     const cdc_config_t *cfg;
     const cdc_sink_ops_t *sink;
     void *sink_state;
+    cdc_planner_t *planner;
     cdc_registry_t *registry;
     cdc_decoder_t *decoder;
     cdc_dlq_t *dlq;
@@ -166,7 +167,8 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
         goto err;
     }
     char why[1024];
-    if (p->sink->open(cfg, &p->sink_state, why, sizeof why) != 0) {
+    if (!(p->planner = cdc_sink_planner_new(p->sink, cfg, why, sizeof why)) ||
+        p->sink->open(cfg, &p->sink_state, why, sizeof why) != 0) {
         cdc_errstr_set(errstr, errstr_size, "sink %s: %s", sink_name, why);
         goto err;
     }
@@ -366,6 +368,7 @@ static bool apply_prepare(batch_t *b)
 static void applier_setup(cdc_pipeline_t *p, batch_t *b)
 {
     cdc_applier_t *a = &p->applier;
+    a->planner = p->planner;
     a->sink = p->sink;
     a->sink_state = p->sink_state;
     a->events = b->events;
@@ -424,10 +427,10 @@ static attempt_result_t batch_apply(cdc_pipeline_t *p, batch_t *b,
     if (!apply_prepare(b))
         return cdc_errstr_set(errstr, errstr_size, "out of memory"), ATTEMPT_RETRY;
     if (b->nevents == 0) return ATTEMPT_DONE;
-    cdc_sink_status_t s = p->sink->apply(p->sink_state, b->events, b->nevents,
-                                         b->outcomes, &b->arena, errstr,
-                                         errstr_size);
-    return apply_finish(p, b, s);
+    applier_setup(p, b);
+    cdc_applier_run(&p->applier);
+    cdc_errstr_set(errstr, errstr_size, "%s", p->applier.errstr);
+    return apply_finish(p, b, p->applier.status);
 }
 
 static attempt_result_t batch_deliver_dlq(cdc_pipeline_t *p, batch_t *b,
@@ -808,6 +811,7 @@ void cdc_pipeline_destroy(cdc_pipeline_t *p)
     cdc_decoder_destroy(p->decoder);
     cdc_registry_destroy(p->registry);
     if (p->sink && p->sink_state) p->sink->close(p->sink_state);
+    cdc_planner_destroy(p->planner);
     cdc_observe_destroy(p->observe);
     free(p);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "applier.h"
 #include "arena.h"
 #include "buf.h"
 #include "decode.h"
@@ -64,6 +65,8 @@ typedef struct replay {
     FILE *out;
     const cdc_sink_ops_t *sink;
     void *sink_state;
+    cdc_planner_t *planner;
+    cdc_applier_t applier;
     cdc_registry_t *registry;
     cdc_decoder_t *decoder;
     cdc_dlq_t *dlq;
@@ -351,11 +354,18 @@ static attempt_result_t batch_apply(replay_t *r, char *errstr,
         index[n++] = i;
     }
     if (n == 0) return ATTEMPT_DONE;
-    memset(outcomes, 0, n * sizeof *outcomes);
-    cdc_sink_status_t s = r->sink->apply(r->sink_state, events, n, outcomes,
-                                         &r->arena, errstr, errstr_size);
-    if (s == CDC_SINK_RETRY) return ATTEMPT_RETRY;
-    if (s == CDC_SINK_FATAL) return ATTEMPT_FATAL;
+    cdc_applier_t *a = &r->applier;
+    a->planner = r->planner;
+    a->sink = r->sink;
+    a->sink_state = r->sink_state;
+    a->events = events;
+    a->count = n;
+    a->outcomes = outcomes;
+    a->arena = &r->arena;
+    cdc_applier_run(a);
+    cdc_errstr_set(errstr, errstr_size, "%s", a->errstr);
+    if (a->status == CDC_SINK_RETRY) return ATTEMPT_RETRY;
+    if (a->status == CDC_SINK_FATAL) return ATTEMPT_FATAL;
     for (size_t k = 0; k < n; k++) item_outcome(r, &r->items[index[k]], &outcomes[k]);
     return ATTEMPT_DONE;
 }
@@ -538,7 +548,8 @@ static int replay_open_sink(replay_t *r, char *errstr, size_t errstr_size)
     if (!r->sink)
         return cdc_errstr_set(errstr, errstr_size, "sink '%s' is not built in", name);
     char why[1024];
-    if (r->sink->open(r->cfg, &r->sink_state, why, sizeof why) != 0) {
+    if (!(r->planner = cdc_sink_planner_new(r->sink, r->cfg, why, sizeof why)) ||
+        r->sink->open(r->cfg, &r->sink_state, why, sizeof why) != 0) {
         r->sink_state = NULL;
         return cdc_errstr_set(errstr, errstr_size, "sink %s: %s", name, why);
     }
@@ -637,6 +648,7 @@ static void replay_close(replay_t *r)
     cdc_decoder_destroy(r->decoder);
     cdc_registry_destroy(r->registry);
     if (r->sink && r->sink_state) r->sink->close(r->sink_state);
+    cdc_planner_destroy(r->planner);
 }
 
 cdc_replay_result_t cdc_replay_run(const cdc_config_t *cfg,

@@ -17,3 +17,11 @@ const cdc_sink_ops_t *cdc_sink_find(const char *name)
         if (strcmp(sinks[i]->name, name) == 0) return sinks[i];
     return NULL;
 }
+
+cdc_planner_t *cdc_sink_planner_new(const cdc_sink_ops_t *sink,
+                                    const cdc_config_t *cfg, char *errstr,
+                                    size_t errstr_size)
+{
+    const char *route = sink->route_key ? cdc_config_get(cfg, sink->route_key) : NULL;
+    return cdc_planner_new(cfg, sink->plan_mode, route, errstr, errstr_size);
+}

@@ -1,13 +1,14 @@
 /* sink — the contract between the core and a sink (sinks/<name>/).
  *
- * The core hands a sink whole batches of decoded events and gets back one
- * outcome per event plus a status for the batch. A sink never commits
+ * The core plans each batch (src/plan.h: actions, routing, collapse) and
+ * hands the sink the changes to write; it gets back one outcome per change
+ * plus a status for the batch. A sink never commits
  * offsets, never talks to Kafka and never exits: it reports, the core
  * decides (DESIGN.md §3).
  *
  *   open   — connect and check what must be checked before consuming
  *            (credentials, tables); FATAL errors stop the pipeline.
- *   apply  — write the batch. RETRY means "nothing of this batch may be
+ *   apply  — write the changes. RETRY means "nothing of this batch may be
  *            assumed written; call again with the same batch later"; the
  *            sink must make a repeated apply harmless (position guard).
  *            OK means every outcome is final: APPLIED, STALE or REJECTED
@@ -22,6 +23,7 @@
 #include "arena.h"
 #include "config.h"
 #include "event.h"
+#include "plan.h"
 
 typedef enum cdc_sink_status {
     CDC_SINK_OK = 0,
@@ -29,30 +31,20 @@ typedef enum cdc_sink_status {
     CDC_SINK_FATAL = 2  /* configuration/permission problem: stop */
 } cdc_sink_status_t;
 
-typedef enum cdc_outcome_kind {
-    CDC_OUTCOME_APPLIED = 0,
-    CDC_OUTCOME_STALE = 1,    /* position not newer than the stored one */
-    CDC_OUTCOME_SKIPPED = 2,  /* nothing to do (tombstone no-op, delete.mode=none) */
-    CDC_OUTCOME_REJECTED = 3  /* the sink refused this value: DLQ */
-} cdc_outcome_kind_t;
-
-typedef struct cdc_outcome {
-    cdc_outcome_kind_t kind;
-    /* For REJECTED: error class for the DLQ headers ("data" or "schema"),
-     * the sink's own error name (e.g. "SQLSTATE 23514") and its message.
-     * Allocated in the batch arena; never contain secrets. */
-    const char *error_class;
-    const char *exception_name;
-    const char *message;
-} cdc_outcome_t;
-
 typedef struct cdc_sink_ops {
     const char *name;
+    /* How the core plans for this sink (src/plan.h): LATEST for a store
+     * of each key's state, LOG for a sink that records every change. */
+    cdc_plan_mode_t plan_mode;
+    /* The config key naming the target (e.g. "table.name.format"), whose
+     * template the core fills for every change; NULL for none. */
+    const char *route_key;
     int (*open)(const cdc_config_t *cfg, void **state, char *errstr,
                 size_t errstr_size);
-    /* outcomes[i] is filled for events[i]; arena lives as long as the
-     * batch. On RETRY/FATAL errstr says why. */
-    cdc_sink_status_t (*apply)(void *state, const cdc_event_t *const *events,
+    /* Writes the planned changes; outcomes[k] is filled for changes[k]
+     * (APPLIED, STALE, SKIPPED or REJECTED). The arena lives as long as
+     * the batch. On RETRY/FATAL errstr says why. */
+    cdc_sink_status_t (*apply)(void *state, const cdc_change_t *changes,
                                size_t count, cdc_outcome_t *outcomes,
                                cdc_arena_t *arena, char *errstr,
                                size_t errstr_size);
@@ -62,5 +54,11 @@ typedef struct cdc_sink_ops {
 
 /* The sink registered under this name (the `sink` config key), or NULL. */
 const cdc_sink_ops_t *cdc_sink_find(const char *name);
+
+/* The planner for this sink's pipeline (its plan mode and route template
+ * from cfg). NULL with errstr on failure (e.g. a bad template). */
+cdc_planner_t *cdc_sink_planner_new(const cdc_sink_ops_t *sink,
+                                    const cdc_config_t *cfg, char *errstr,
+                                    size_t errstr_size);
 
 #endif

@@ -129,7 +129,7 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 static cdc_sink_status_t jsonl_apply(void *opaque,
-                                     const cdc_event_t *const *events,
+                                     const cdc_change_t *changes,
                                      size_t count, cdc_outcome_t *outcomes,
                                      cdc_arena_t *arena, char *errstr,
                                      size_t errstr_size)
@@ -150,7 +150,7 @@ static cdc_sink_status_t jsonl_apply(void *opaque,
     cdc_buf_reset(buf);
     if (st->need_newline) cdc_buf_putc(buf, '\n');
     for (size_t i = 0; i < count; i++) {
-        if (cdc_render_event(events[i], buf) != 0) break;
+        if (cdc_render_event(changes[i].event, buf) != 0) break;
         cdc_buf_putc(buf, '\n');
         if (buf->len >= JSONL_WRITE_CHUNK || i + 1 == count) {
             if (buf->failed) break;
@@ -195,6 +195,8 @@ static cdc_sink_status_t jsonl_apply(void *opaque,
 
 const cdc_sink_ops_t cdc_jsonl_sink = {
     .name = "jsonl",
+    .plan_mode = CDC_PLAN_LOG, /* every change, as it came */
+    .route_key = NULL,
     .open = jsonl_open,
     .apply = jsonl_apply,
     .ping = NULL,

@@ -4,11 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collapse.h"
 #include "errstr.h"
 #include "log.h"
-#include "pg_value.h"
-#include "route.h"
 
 /* ---------------------------------------------------------------------
  * Targets: table, columns, auto.create, auto.evolve
@@ -165,32 +162,6 @@ typedef enum plan_result {
     PLAN_STOP      /* batch-level failure: *status says which */
 } plan_result_t;
 
-static void reject(cdc_outcome_t *o, const char *error_class,
-                   const char *name, const char *message, cdc_arena_t *arena)
-{
-    o->kind = CDC_OUTCOME_REJECTED;
-    o->error_class = error_class;
-    o->exception_name = name;
-    o->message = cdc_arena_strndup(arena, message, strlen(message));
-}
-
-/* A table without a primary key gives Debezium nothing to key its records
- * by. Without pk.fields there is nothing to upsert by: the record is parked
- * (class schema) and the pipeline goes on with the other tables. */
-static void reject_keyless(const cdc_event_t *ev, cdc_outcome_t *o,
-                           cdc_arena_t *arena)
-{
-    char why[512];
-    cdc_errstr_set(why, sizeof why,
-                   "the record from %s has no key: source table %s.%s has no "
-                   "primary key. Give it one, set Debezium's "
-                   "message.key.columns for it, or set pk.fields; then run "
-                   "cdcsink dlq replay", ev->topic ? ev->topic : "?",
-                   ev->source_schema ? ev->source_schema : "?",
-                   ev->source_table ? ev->source_table : "?");
-    reject(o, "schema", "cdcsink.NoKey", why, arena);
-}
-
 static bool row_supported(const cdc_row_schema_t *schema, const cdc_value_t *row)
 {
     for (size_t i = 0; i < schema->ncolumns; i++)
@@ -198,44 +169,6 @@ static bool row_supported(const cdc_row_schema_t *schema, const cdc_value_t *row
                                 row[i].type == CDC_TYPE_RECORD))
             return false;
     return true;
-}
-
-static bool action_for(const pg_sink_t *s, const cdc_event_t *ev,
-                       cdc_pg_action_t *action)
-{
-    switch (ev->op) {
-    case CDC_OP_TRUNCATE: return false;
-    case CDC_OP_TOMBSTONE:
-        *action = CDC_PG_KEY_DELETE;
-        return s->delete_on_tombstone;
-    case CDC_OP_DELETE:
-        *action = s->delete_mode == DELETE_SOFT ? CDC_PG_SOFT_DELETE
-                                                : CDC_PG_HARD_DELETE;
-        return s->delete_mode != DELETE_NONE;
-    default:
-        *action = CDC_PG_UPSERT;
-        return true;
-    }
-}
-
-/* Which row, in which schema, provides the values. Deletes take the key
- * (always complete), falling back to the before image. */
-static void choose_row(const cdc_event_t *ev, pg_work_t *w)
-{
-    bool by_key = w->action == CDC_PG_HARD_DELETE || w->action == CDC_PG_KEY_DELETE;
-    if (by_key && ev->key) {
-        w->row = ev->key;
-        w->row_schema = ev->key_schema;
-    } else if (w->action == CDC_PG_UPSERT) {
-        w->row = ev->after;
-        w->row_schema = ev->row_schema;
-    } else if (ev->before) {
-        w->row = ev->before;
-        w->row_schema = ev->row_schema;
-    } else {
-        w->row = ev->key;
-        w->row_schema = ev->key_schema;
-    }
 }
 
 /* Fills w->columns/source from a column map: every available column the
@@ -247,7 +180,7 @@ static int plan_columns(const cdc_pg_table_t *table, pg_work_t *w,
     int *columns = cdc_arena_alloc(arena, (table->ncolumns + 1) * sizeof *columns);
     if (!source || !columns) return -1;
     for (size_t c = 0; c < table->ncolumns; c++) source[c] = -1;
-    bool keys_only = w->action == CDC_PG_HARD_DELETE || w->action == CDC_PG_KEY_DELETE;
+    bool keys_only = w->action == CDC_ACTION_DELETE || w->action == CDC_ACTION_KEY_DELETE;
     for (size_t i = 0; i < w->row_schema->ncolumns; i++) {
         int c = map[i];
         if (c < 0 || c == table->position_column || c == table->deleted_column ||
@@ -269,16 +202,12 @@ static int plan_columns(const cdc_pg_table_t *table, pg_work_t *w,
     return 0;
 }
 
-static plan_result_t plan_target(pg_sink_t *s, const cdc_event_t *ev,
-                                 pg_work_t *w, cdc_arena_t *arena,
-                                 cdc_sink_status_t *status, char *errstr,
-                                 size_t errstr_size)
+static plan_result_t plan_target(pg_sink_t *s, const cdc_change_t *c,
+                                 pg_work_t *w, cdc_sink_status_t *status,
+                                 char *errstr, size_t errstr_size)
 {
-    cdc_buf_t name;
-    cdc_buf_init(&name);
-    cdc_route_format(s->name_format, ev, &name);
-    w->target = name.failed ? NULL : target_find(s, name.data ? name.data : "");
-    cdc_buf_free(&name);
+    const cdc_event_t *ev = c->event;
+    w->target = target_find(s, c->target ? c->target : "");
     if (!w->target) {
         *status = CDC_SINK_RETRY;
         cdc_errstr_set(errstr, errstr_size, "out of memory");
@@ -299,42 +228,29 @@ static plan_result_t plan_target(pg_sink_t *s, const cdc_event_t *ev,
             return PLAN_STOP;
         }
     }
-    (void)arena;
     return PLAN_WORK;
 }
 
-static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
-                                pg_work_t *w, cdc_outcome_t *o,
-                                cdc_arena_t *arena, cdc_sink_status_t *status,
-                                char *errstr, size_t errstr_size)
+/* The table and columns of one planned change. */
+static plan_result_t plan_change(pg_sink_t *s, const cdc_change_t *c,
+                                 pg_work_t *w, cdc_outcome_t *o,
+                                 cdc_arena_t *arena, cdc_sink_status_t *status,
+                                 char *errstr, size_t errstr_size)
 {
+    const cdc_event_t *ev = c->event;
     memset(w, 0, sizeof *w);
     w->event = ev;
+    w->action = c->action;
+    w->row = c->row;
+    w->row_schema = c->row_schema;
     o->kind = CDC_OUTCOME_SKIPPED;
-    if (!action_for(s, ev, &w->action)) return PLAN_DECIDED;
-    if (w->action != CDC_PG_KEY_DELETE && !ev->has_position) {
-        reject(o, "data", "cdcsink.NoPosition",
-               "the record has no position (position.field): it cannot be "
-               "applied guarded", arena);
-        return PLAN_DECIDED;
-    }
-    if (!ev->key && w->action != CDC_PG_KEY_DELETE && !s->pk_fields) {
-        reject_keyless(ev, o, arena);
-        return PLAN_DECIDED;
-    }
-    choose_row(ev, w);
-    if (!w->row || !w->row_schema) {
-        reject(o, "data", "cdcsink.NoRow", "the record has neither a row nor a key",
-               arena);
-        return PLAN_DECIDED;
-    }
     if (!row_supported(w->row_schema, w->row)) {
-        reject(o, "data", "cdcsink.UnsupportedType",
-               "a column holds a map or struct, which this sink cannot write",
-               arena);
+        cdc_outcome_reject(o, "data", "cdcsink.UnsupportedType",
+                           "a column holds a map or struct, which this sink "
+                           "cannot write", arena);
         return PLAN_DECIDED;
     }
-    plan_result_t r = plan_target(s, ev, w, arena, status, errstr, errstr_size);
+    plan_result_t r = plan_target(s, c, w, status, errstr, errstr_size);
     if (r != PLAN_WORK) return r;
     const int *map;
     char why[512];
@@ -342,7 +258,7 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
                        sizeof why)) {
     case MAP_OK: break;
     case MAP_REJECT:
-        reject(o, "schema", "cdcsink.SchemaChange", why, arena);
+        cdc_outcome_reject(o, "schema", "cdcsink.SchemaChange", why, arena);
         return PLAN_DECIDED;
     case MAP_ERROR:
         cdc_errstr_set(errstr, errstr_size, "%s", why);
@@ -369,104 +285,33 @@ static plan_result_t plan_event(pg_sink_t *s, const cdc_event_t *ev,
         return PLAN_STOP;
     }
     if (rc > 0) {
-        reject(o, "data", "cdcsink.MissingKey",
-               "a primary-key column of the target has no value in the record "
-               "(pk.fields beyond the record key need REPLICA IDENTITY FULL "
-               "on the source table for deletes)", arena);
+        cdc_outcome_reject(o, "data", "cdcsink.MissingKey",
+                           "a primary-key column of the target has no value in "
+                           "the record (pk.fields beyond the record key need "
+                           "REPLICA IDENTITY FULL on the source table for "
+                           "deletes)", arena);
         return PLAN_DECIDED;
     }
+    o->kind = CDC_OUTCOME_STALE; /* until written */
     return PLAN_WORK;
 }
 
-/* Plans every event; the actionable ones' indexes go to `actionable`. */
-cdc_sink_status_t cdc_pg_plan_batch(pg_sink_t *s, const cdc_event_t *const *events,
+/* Plans every change; the writable ones' indexes go to `writable`. */
+cdc_sink_status_t cdc_pg_plan_batch(pg_sink_t *s, const cdc_change_t *changes,
                                     size_t count, pg_work_t *work,
-                                    cdc_outcome_t *outcomes, size_t *actionable,
-                                    size_t *nactionable, cdc_arena_t *arena,
+                                    cdc_outcome_t *outcomes, size_t *writable,
+                                    size_t *nwritable, cdc_arena_t *arena,
                                     char *errstr, size_t errstr_size)
 {
-    *nactionable = 0;
-    for (size_t i = 0; i < count; i++) {
+    *nwritable = 0;
+    for (size_t k = 0; k < count; k++) {
         cdc_sink_status_t status = CDC_SINK_OK;
-        plan_result_t r = plan_event(s, events[i], &work[i], &outcomes[i], arena,
-                                     &status, errstr, errstr_size);
+        plan_result_t r = plan_change(s, &changes[k], &work[k], &outcomes[k],
+                                      arena, &status, errstr, errstr_size);
         if (r == PLAN_STOP) return status;
-        if (r == PLAN_WORK) actionable[(*nactionable)++] = i;
+        if (r == PLAN_WORK) writable[(*nwritable)++] = k;
     }
     return CDC_SINK_OK;
-}
-
-/* A keyless record (pk.fields set) is identified by the text of its
- * primary-key columns, each prefixed with its length; -1 when out of
- * memory. */
-static int key_of_values(const pg_work_t *w, cdc_key_id_t *id, cdc_arena_t *arena)
-{
-    const cdc_pg_table_t *table = w->target->table;
-    cdc_buf_t text;
-    cdc_buf_init(&text);
-    for (size_t k = 0; k < table->npk; k++) {
-        const cdc_value_t *v = &w->row[w->source[table->pk[k]]];
-        size_t at = text.len, len = 0;
-        cdc_buf_append(&text, &len, sizeof len); /* filled in below */
-        if (!v->is_null) cdc_pg_value_text(v, &text);
-        if (text.failed) break;
-        len = text.len - at - sizeof len;
-        memcpy(text.data + at, &len, sizeof len);
-    }
-    char *copy = text.failed ? NULL : cdc_arena_alloc(arena, text.len + 1);
-    if (copy) memcpy(copy, text.data, text.len);
-    id->ptr = copy;
-    id->len = text.len;
-    cdc_buf_free(&text);
-    return copy ? 0 : -1;
-}
-
-/* Collapses the actionable items to one per key; the others are stale. */
-size_t cdc_pg_plan_collapse(pg_work_t *work, const size_t *actionable,
-                             size_t n, size_t *winners, cdc_outcome_t *outcomes,
-                             cdc_arena_t *arena)
-{
-    const cdc_event_t **events = cdc_arena_alloc(arena, (n + 1) * sizeof *events);
-    const char **groups = cdc_arena_alloc(arena, (n + 1) * sizeof *groups);
-    size_t *winner_of = cdc_arena_alloc(arena, (n + 1) * sizeof *winner_of);
-    cdc_key_id_t *keys = cdc_arena_alloc(arena, (n + 1) * sizeof *keys);
-    if (!events || !groups || !winner_of || !keys) return SIZE_MAX;
-    for (size_t k = 0; k < n; k++) {
-        const pg_work_t *w = &work[actionable[k]];
-        events[k] = w->event;
-        groups[k] = w->target->name;
-        keys[k] = cdc_collapse_record_key(w->event);
-        if (!keys[k].ptr && key_of_values(w, &keys[k], arena) < 0) return SIZE_MAX;
-    }
-    if (cdc_collapse(events, groups, keys, n, winner_of, arena) < 0) return SIZE_MAX;
-    size_t nwinners = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (winner_of[k] == k) winners[nwinners++] = actionable[k];
-        outcomes[actionable[k]].kind = CDC_OUTCOME_STALE; /* until applied */
-    }
-    for (size_t k = 0; k < n; k++) {
-        pg_work_t *w = &work[actionable[k]];
-        if (winner_of[k] != k || w->action != CDC_PG_SOFT_DELETE) continue;
-        size_t last = cdc_collapse_last_upsert(events, n, winner_of, k);
-        if (last == SIZE_MAX) continue;
-        const pg_work_t *upsert = &work[actionable[last]];
-        w->row = upsert->row;
-        w->row_schema = upsert->row_schema;
-        w->map = upsert->map;
-        if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
-    }
-    for (size_t k = 0; k < n; k++) {
-        pg_work_t *w = &work[actionable[k]];
-        if (winner_of[k] != k || w->action != CDC_PG_UPSERT) continue;
-        const cdc_value_t *row = cdc_collapse_fill_unavailable(events, n, winner_of,
-                                                               k, arena);
-        if (!row) return SIZE_MAX;
-        if (row != w->row) { /* values filled in: the column set grows */
-            w->row = row;
-            if (plan_columns(w->target->table, w, w->map, arena) < 0) return SIZE_MAX;
-        }
-    }
-    return nwinners;
 }
 
 /* Tables flagged as changed under us are read again before planning. */

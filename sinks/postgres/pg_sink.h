@@ -17,12 +17,6 @@
 #include "pg_sql.h"
 #include "pg_table.h"
 
-typedef enum cdc_pg_delete_mode {
-    DELETE_HARD,
-    DELETE_SOFT,
-    DELETE_NONE
-} delete_mode_t;
-
 /* A target table and, per writer schema seen, where its columns go. */
 typedef struct column_map {
     const cdc_row_schema_t *row;
@@ -56,13 +50,12 @@ typedef struct pg_sink {
     pg_conn_t *pool;
     size_t npool;
     char *schema;
-    char *name_format;
     char **pk_fields; /* NULL-terminated, or NULL */
     cdc_pg_table_options_t table_options;
     char *position_column;
     char *deleted_column;
-    bool auto_create, auto_evolve, delete_on_tombstone;
-    delete_mode_t delete_mode;
+    bool auto_create, auto_evolve;
+    bool hard_deletes; /* delete.mode=hard: upserts check the ledger */
     int64_t retention_ms;
     time_t last_purge;
     pg_target_t **targets; /* each allocated alone: pointers stay valid */
@@ -73,7 +66,7 @@ typedef struct pg_sink {
 typedef struct pg_work {
     const cdc_event_t *event;
     pg_target_t *target;
-    cdc_pg_action_t action;
+    cdc_action_t action;
     const cdc_value_t *row;       /* values, parallel to `row_schema` */
     const cdc_row_schema_t *row_schema;
     int *columns;                 /* table columns written, ascending */

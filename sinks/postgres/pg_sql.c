@@ -272,20 +272,20 @@ static void build_key_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     put_pk_match(sql, t, cols, n, "del");
 }
 
-bool cdc_pg_sql_countable(cdc_pg_action_t action)
+bool cdc_pg_sql_countable(cdc_action_t action)
 {
-    return action == CDC_PG_UPSERT || action == CDC_PG_SOFT_DELETE;
+    return action == CDC_ACTION_UPSERT || action == CDC_ACTION_SOFT_DELETE;
 }
 
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *t,
-                      cdc_pg_action_t action, const int *cols, size_t n,
+                      cdc_action_t action, const int *cols, size_t n,
                       bool ledger, bool counted)
 {
     counted = counted && cdc_pg_sql_countable(action);
     switch (action) {
-    case CDC_PG_UPSERT: build_upsert(sql, t, cols, n, false, ledger, counted); break;
-    case CDC_PG_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false, counted); break;
-    case CDC_PG_HARD_DELETE: build_hard_delete(sql, t, cols, n); break;
-    case CDC_PG_KEY_DELETE: build_key_delete(sql, t, cols, n); break;
+    case CDC_ACTION_UPSERT: build_upsert(sql, t, cols, n, false, ledger, counted); break;
+    case CDC_ACTION_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false, counted); break;
+    case CDC_ACTION_DELETE: build_hard_delete(sql, t, cols, n); break;
+    case CDC_ACTION_KEY_DELETE: build_key_delete(sql, t, cols, n); break;
     }
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "plan.h"
 
 typedef struct cdc_pg_column {
     char *name;
@@ -38,23 +39,17 @@ typedef struct cdc_pg_table {
     int deleted_column;     /* index, or -1 */
 } cdc_pg_table_t;
 
-typedef enum cdc_pg_action {
-    CDC_PG_UPSERT,       /* insert or update if newer; clears deleted */
-    CDC_PG_SOFT_DELETE,  /* flag deleted and advance the position */
-    CDC_PG_HARD_DELETE,  /* delete if older, record in the ledger */
-    CDC_PG_KEY_DELETE    /* tombstone with delete.on.tombstone: unguarded */
-} cdc_pg_action_t;
 
 /* Parameters: $1..$n are the arrays of `columns` (for deletes: the primary
  * key columns), $n+1 the positions (bigint[]; absent for KEY_DELETE), then
  * the ledger's table name (text) when `ledger`. `counted` asks for the
  * counted form; actions without one (see cdc_pg_sql_countable) ignore it. */
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *table,
-                      cdc_pg_action_t action, const int *columns,
+                      cdc_action_t action, const int *columns,
                       size_t ncolumns, bool ledger, bool counted);
 
 /* Whether the action has a counted form. */
-bool cdc_pg_sql_countable(cdc_pg_action_t action);
+bool cdc_pg_sql_countable(cdc_action_t action);
 
 void cdc_pg_sql_quote_ident(cdc_buf_t *out, const char *name);
 

@@ -50,10 +50,10 @@ static pg_group_t *make_groups(const pg_work_t *work, const size_t *items,
     return groups;
 }
 
-static bool uses_ledger(const pg_sink_t *s, cdc_pg_action_t action)
+static bool uses_ledger(const pg_sink_t *s, cdc_action_t action)
 {
-    return s->delete_mode == DELETE_HARD &&
-           (action == CDC_PG_UPSERT || action == CDC_PG_HARD_DELETE);
+    return s->hard_deletes &&
+           (action == CDC_ACTION_UPSERT || action == CDC_ACTION_DELETE);
 }
 
 /* The name of the prepared statement for this SQL on this session. */
@@ -87,7 +87,7 @@ static int group_params(const pg_sink_t *s, const pg_group_t *g,
     cdc_buf_t text;
     cdc_buf_init(&text);
     int rc = 0;
-    size_t arrays = shape->ncolumns + (shape->action != CDC_PG_KEY_DELETE);
+    size_t arrays = shape->ncolumns + (shape->action != CDC_ACTION_KEY_DELETE);
     for (size_t j = 0; j < arrays; j++) cdc_buf_putc(&params[j], '{');
     for (size_t m = 0; m < g->count && rc == 0; m++) {
         const pg_work_t *w = &work[g->members[m]];
@@ -98,7 +98,7 @@ static int group_params(const pg_sink_t *s, const pg_group_t *g,
             cdc_pg_value_array_element(&params[j], text.data ? text.data : "",
                                        text.len, v->is_null);
         }
-        if (shape->action != CDC_PG_KEY_DELETE) {
+        if (shape->action != CDC_ACTION_KEY_DELETE) {
             cdc_buf_reset(&text);
             cdc_buf_put_int(&text, w->event->position);
             cdc_pg_value_array_element(&params[shape->ncolumns], text.data,
@@ -168,7 +168,7 @@ static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
     const pg_work_t *shape = g->first;
     bool ledger = uses_ledger(s, shape->action);
     counted = counted && cdc_pg_sql_countable(shape->action);
-    size_t nparams = shape->ncolumns + (shape->action != CDC_PG_KEY_DELETE) + ledger;
+    size_t nparams = shape->ncolumns + (shape->action != CDC_ACTION_KEY_DELETE) + ledger;
     cdc_buf_t sql, params[nparams];
     cdc_buf_init(&sql);
     for (size_t j = 0; j < nparams; j++) cdc_buf_init(&params[j]);

@@ -140,7 +140,6 @@ static void pg_close(void *state)
     free(s->pk_fields);
     free(s->conninfo);
     free(s->schema);
-    free(s->name_format);
     free(s->position_column);
     free(s->deleted_column);
     free(s);
@@ -153,7 +152,6 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
     s->npool = (size_t)cdc_config_get_int(cfg, "connection.pool.size");
     s->pool = calloc(s->npool, sizeof *s->pool);
     s->schema = strdup(cdc_config_get(cfg, "table.schema"));
-    s->name_format = strdup(cdc_config_get(cfg, "table.name.format"));
     s->position_column = strdup(cdc_config_get(cfg, "position.column"));
     s->deleted_column = strdup(cdc_config_get(cfg, "deleted.column"));
     s->pk_fields = split_list(cdc_config_get(cfg, "pk.fields"));
@@ -162,11 +160,9 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
     s->table_options.pk_fields = (const char *const *)s->pk_fields;
     s->auto_create = cdc_config_get_bool(cfg, "auto.create");
     s->auto_evolve = cdc_config_get_bool(cfg, "auto.evolve");
-    s->delete_on_tombstone = cdc_config_get_bool(cfg, "delete.on.tombstone");
-    const char *mode = cdc_config_get(cfg, "delete.mode");
-    s->delete_mode = strcmp(mode, "soft") == 0   ? DELETE_SOFT
-                     : strcmp(mode, "none") == 0 ? DELETE_NONE
-                                                 : DELETE_HARD;
+    /* The core decides what a delete does; the sink keeps the ledger
+     * that hard deletes need (checked by upserts, purged here). */
+    s->hard_deletes = strcmp(cdc_config_get(cfg, "delete.mode"), "hard") == 0;
     s->retention_ms = cdc_config_get_int(cfg, "delete.retention.ms");
     return s;
 }
@@ -174,9 +170,6 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
 static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
                    size_t errstr_size)
 {
-    if (cdc_route_check(cdc_config_get(cfg, "table.name.format"), errstr,
-                        errstr_size) != 0)
-        return -1;
     pg_sink_t *s = pg_sink_new(cfg);
     cdc_sink_status_t st = pg_connect(s, errstr, errstr_size);
     if (st == CDC_SINK_FATAL) {
@@ -226,7 +219,7 @@ static int pg_ping(void *state)
 static void purge_ledger(pg_sink_t *s)
 {
     time_t now = time(NULL);
-    if (s->delete_mode != DELETE_HARD || now - s->last_purge < 60) return;
+    if (!s->hard_deletes || now - s->last_purge < 60) return;
     s->last_purge = now;
     char ms[32];
     snprintf(ms, sizeof ms, "%lld", (long long)s->retention_ms);
@@ -245,7 +238,7 @@ static void purge_ledger(pg_sink_t *s)
     PQclear(res);
 }
 
-static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
+static cdc_sink_status_t pg_apply(void *state, const cdc_change_t *changes,
                                   size_t count, cdc_outcome_t *outcomes,
                                   cdc_arena_t *arena, char *errstr,
                                   size_t errstr_size)
@@ -255,29 +248,22 @@ static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
     if (st != CDC_SINK_OK) return st;
     cdc_pg_plan_forget_stale(s);
     pg_work_t *work = cdc_arena_alloc(arena, (count + 1) * sizeof *work);
-    size_t *actionable = cdc_arena_alloc(arena, (count + 1) * sizeof *actionable);
-    size_t *winners = cdc_arena_alloc(arena, (count + 1) * sizeof *winners);
+    size_t *writable = cdc_arena_alloc(arena, (count + 1) * sizeof *writable);
     bool *applied = cdc_arena_alloc(arena, count + 1);
-    if (!work || !actionable || !winners || !applied) {
+    if (!work || !writable || !applied) {
         cdc_errstr_set(errstr, errstr_size, "out of memory");
         return CDC_SINK_RETRY;
     }
     memset(applied, 0, count + 1);
-    size_t nactionable;
-    st = cdc_pg_plan_batch(s, events, count, work, outcomes, actionable,
-                           &nactionable, arena, errstr, errstr_size);
+    size_t nwritable;
+    st = cdc_pg_plan_batch(s, changes, count, work, outcomes, writable,
+                           &nwritable, arena, errstr, errstr_size);
     if (st == CDC_SINK_OK) {
-        size_t nwinners = cdc_pg_plan_collapse(work, actionable, nactionable,
-                                               winners, outcomes, arena);
-        if (nwinners == SIZE_MAX) {
-            cdc_errstr_set(errstr, errstr_size, "out of memory");
-            return CDC_SINK_RETRY;
-        }
-        st = cdc_pg_write_batch(s, work, winners, nwinners, applied, outcomes,
+        st = cdc_pg_write_batch(s, work, writable, nwritable, applied, outcomes,
                                 arena, errstr, errstr_size);
         if (st == CDC_SINK_OK) {
-            for (size_t k = 0; k < nwinners; k++)
-                if (applied[winners[k]]) outcomes[winners[k]].kind = CDC_OUTCOME_APPLIED;
+            for (size_t k = 0; k < nwritable; k++)
+                if (applied[writable[k]]) outcomes[writable[k]].kind = CDC_OUTCOME_APPLIED;
             purge_ledger(s);
             return CDC_SINK_OK;
         }
@@ -288,6 +274,8 @@ static cdc_sink_status_t pg_apply(void *state, const cdc_event_t *const *events,
 
 const cdc_sink_ops_t cdc_postgres_sink = {
     .name = "postgres",
+    .plan_mode = CDC_PLAN_LATEST,
+    .route_key = "table.name.format",
     .open = pg_open,
     .apply = pg_apply,
     .ping = pg_ping,

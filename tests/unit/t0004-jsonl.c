@@ -478,7 +478,7 @@ static void test_apply_file(void)
     cdc_arena_init(&arena, 0);
     cdc_event_t evs[3];
     events_build(&arena, evs);
-    const cdc_event_t *batch[3] = {&evs[0], &evs[1], &evs[2]};
+    const cdc_change_t batch[3] = {{.event = &evs[0]}, {.event = &evs[1]}, {.event = &evs[2]}};
     cdc_outcome_t out[3];
     char err[256] = "";
 
@@ -581,7 +581,7 @@ static void test_open_config(void)
         cdc_arena_init(&arena, 0);
         cdc_event_t evs[3];
         events_build(&arena, evs);
-        const cdc_event_t *batch[3] = {&evs[0], &evs[1], &evs[2]};
+        const cdc_change_t batch[3] = {{.event = &evs[0]}, {.event = &evs[1]}, {.event = &evs[2]}};
         cdc_outcome_t out[3];
         void *st = NULL;
         CHECK_INT(cdc_jsonl_sink.open(cfg, &st, err, sizeof err),
@@ -625,7 +625,7 @@ static void test_write_error(void)
     cdc_arena_init(&arena, 0);
     cdc_event_t evs[3];
     events_build(&arena, evs);
-    const cdc_event_t *batch[3] = {&evs[0], &evs[1], &evs[2]};
+    const cdc_change_t batch[3] = {{.event = &evs[0]}, {.event = &evs[1]}, {.event = &evs[2]}};
     cdc_outcome_t out[3];
     char err[256] = "";
     void *st = NULL;

@@ -1,14 +1,10 @@
-/* PostgreSQL sink pieces that need no server: value text, statement text,
- * routing, and collapsing real captured events by key and position. */
+/* PostgreSQL sink pieces that need no server: value text, statement text
+ * and the type rules. (Routing and collapse are the core's: t0008.) */
 #include <math.h>
 
-#include "collapse.h"
-#include "decode.h"
-#include "fixture.h"
 #include "pg_sql.h"
 #include "pg_table.h"
 #include "pg_value.h"
-#include "route.h"
 #include "unit.h"
 
 static cdc_buf_t text_buf;
@@ -87,7 +83,7 @@ static void check_sql(void)
     CHECK_STR(sql.data, "\"a\"\"b c\"");
     int cols[] = {0, 1};
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_UPSERT, cols, 2, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, false);
     CHECK_STR(sql.data,
               "WITH t AS (SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[]) "
               "WITH ORDINALITY AS t(c0, c1, pos, ord)), "
@@ -102,7 +98,7 @@ static void check_sql(void)
     /* The counted form: the same upsert straight from the unnest, no
      * ordinals, no RETURNING; its row count is the answer. */
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_UPSERT, cols, 2, true, true);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, true);
     CHECK_STR(sql.data,
               "INSERT INTO \"s\".\"t\"\"x\" AS target (\"Id\", \"we\"\"ird; DROP\", "
               "\"__cdc_lsn\", \"__cdc_deleted\") SELECT t.c0, t.c1, t.pos, false FROM "
@@ -112,14 +108,14 @@ static void check_sql(void)
               "DO UPDATE SET \"__cdc_lsn\" = EXCLUDED.\"__cdc_lsn\", \"__cdc_deleted\" = false, "
               "\"Id\" = EXCLUDED.\"Id\", \"we\"\"ird; DROP\" = EXCLUDED.\"we\"\"ird; DROP\" "
               "WHERE target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\"");
-    CHECK(cdc_pg_sql_countable(CDC_PG_UPSERT) && cdc_pg_sql_countable(CDC_PG_SOFT_DELETE));
-    CHECK(!cdc_pg_sql_countable(CDC_PG_HARD_DELETE) && !cdc_pg_sql_countable(CDC_PG_KEY_DELETE));
+    CHECK(cdc_pg_sql_countable(CDC_ACTION_UPSERT) && cdc_pg_sql_countable(CDC_ACTION_SOFT_DELETE));
+    CHECK(!cdc_pg_sql_countable(CDC_ACTION_DELETE) && !cdc_pg_sql_countable(CDC_ACTION_KEY_DELETE));
     /* Deletes have no counted form: asking for it changes nothing. */
     cdc_buf_t precise;
     cdc_buf_init(&precise);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, true);
-    cdc_pg_sql_build(&precise, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, true);
+    cdc_pg_sql_build(&precise, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false);
     CHECK_STR(sql.data, precise.data);
     cdc_buf_free(&precise);
     /* An array column travels as text[] and is cast row by row. */
@@ -131,99 +127,27 @@ static void check_sql(void)
                           .columns = arr_cols, .ncolumns = 4, .pk = arr_pk, .npk = 1,
                           .position_column = 2, .deleted_column = 3};
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, &arr, CDC_PG_UPSERT, cols, 2, false, true);
+    cdc_pg_sql_build(&sql, &arr, CDC_ACTION_UPSERT, cols, 2, false, true);
     CHECK(strstr(sql.data, "unnest($1::bigint[], $2::text[], $3::bigint[])") != NULL);
     CHECK(strstr(sql.data, "SELECT t.c0, t.c1::integer[], t.pos, false") != NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_SOFT_DELETE, cols, 2, false, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_SOFT_DELETE, cols, 2, false, false);
     CHECK(strstr(sql.data, "\"__cdc_deleted\" = true WHERE target.\"__cdc_lsn\" < EXCLUDED") != NULL);
     CHECK(strstr(sql.data, "tombstones") == NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_HARD_DELETE, cols, 1, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false);
     CHECK(strstr(sql.data, "DELETE FROM \"s\".\"t\"\"x\" AS target USING t WHERE "
                            "t.c0 = target.\"Id\" AND target.\"__cdc_lsn\" < t.pos") != NULL);
     CHECK(strstr(sql.data, "INSERT INTO cdcsink.tombstones") != NULL);
     CHECK(strstr(sql.data, "WHERE tb.position < EXCLUDED.position") != NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_PG_KEY_DELETE, cols, 1, false, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_KEY_DELETE, cols, 1, false, false);
     CHECK(strstr(sql.data, "unnest($1::integer[]) WITH ORDINALITY") != NULL);
     CHECK(strstr(sql.data, "pos") == NULL); /* no guard: a tombstone has none */
     cdc_buf_free(&sql);
 }
 
-static void check_route(void)
-{
-    cdc_event_t ev = {.topic = "cdc.public.orders", .source_db = "shop",
-                      .source_schema = "public", .source_table = "orders"};
-    cdc_buf_t b;
-    cdc_buf_init(&b);
-    cdc_route_format("${source.db}_${source.schema}_${source.table}-${topic}", &ev, &b);
-    CHECK_STR(b.data, "shop_public_orders-cdc.public.orders");
-    cdc_buf_reset(&b);
-    ev.source_table = ""; /* a tombstone: the table is the topic's last part */
-    cdc_route_format("${source.table}", &ev, &b);
-    CHECK_STR(b.data, "orders");
-    cdc_buf_free(&b);
-    char err[256];
-    CHECK_INT(cdc_route_check("${source.table}", err, sizeof err), 0);
-    CHECK_INT(cdc_route_check("${table}", err, sizeof err), -1);
-    CHECK(strstr(err, "unknown placeholder ${table}") != NULL);
-}
 
-/* orders fixture: c1 c2 c3 u1 u2 d3 T3 (T = tombstone). */
-static void check_collapse(void)
-{
-    cdc_registry_options_t opts = {0};
-    cdc_registry_t *registry = cdc_registry_new(&opts, NULL, 0);
-    fixture_load_schemas(registry);
-    cdc_decoder_t *decoder = cdc_decoder_new(registry, "source.lsn");
-    cdc_arena_t arena;
-    cdc_arena_init(&arena, 64 * 1024);
-    fixture_set_t set = fixture_load_set("orders");
-    CHECK_INT(set.count, 7);
-    cdc_event_t ev[7];
-    const cdc_event_t *events[7];
-    const char *groups[7];
-    char err[256];
-    for (size_t i = 0; i < set.count && i < 7; i++) {
-        memset(&ev[i], 0, sizeof ev[i]);
-        cdc_decoder_decode(decoder, set.messages[i].key, set.messages[i].key_len,
-                           set.messages[i].value, set.messages[i].value_len, &arena,
-                           &ev[i], err, sizeof err);
-        events[i] = &ev[i];
-        groups[i] = "orders";
-    }
-    size_t winner_of[7];
-    CHECK_INT(cdc_collapse(events, groups, NULL, 7, winner_of, &arena), 3);
-    size_t want[7] = {3, 4, 6, 3, 4, 6, 6};
-    for (int i = 0; i < 7; i++) CHECK_INT(winner_of[i], want[i]);
-
-    /* By position, never by arrival: u1 delivered before c1 still wins. */
-    const cdc_event_t *reordered[2] = {&ev[3], &ev[0]};
-    CHECK_INT(cdc_collapse(reordered, groups, NULL, 2, winner_of, &arena), 1);
-    CHECK_INT(winner_of[0], 0);
-    CHECK_INT(winner_of[1], 0);
-    /* The same key in two tables is two keys. */
-    const char *two_tables[2] = {"orders", "orders_copy"};
-    CHECK_INT(cdc_collapse(reordered, two_tables, NULL, 2, winner_of, &arena), 2);
-    CHECK_INT(cdc_collapse_last_upsert(events, 7, (size_t[]){3, 4, 6, 3, 4, 6, 6}, 6), 2);
-    /* Given identities replace the record keys: changes without one (a
-     * keyless record nobody gave a key) never collapse, equal ones do. */
-    cdc_key_id_t keys[3] = {{"k1", 2}, {NULL, 0}, {"k1", 2}};
-    const cdc_event_t *three[3] = {&ev[0], &ev[1], &ev[3]};
-    CHECK_INT(cdc_collapse(three, groups, keys, 3, winner_of, &arena), 2);
-    CHECK_INT(winner_of[0], 2);
-    CHECK_INT(winner_of[1], 1);
-    CHECK_INT(winner_of[2], 2);
-    keys[1] = (cdc_key_id_t){NULL, 0};
-    keys[0] = keys[1];
-    CHECK_INT(cdc_collapse(three, groups, keys, 3, winner_of, &arena), 3);
-
-    fixture_free_set(&set);
-    cdc_arena_destroy(&arena);
-    cdc_decoder_destroy(decoder);
-    cdc_registry_destroy(registry);
-}
 
 /* What counts as a type change (records to the DLQ, class schema). */
 static void check_type_accepts(void)
@@ -263,8 +187,6 @@ int main(void)
     check_type_accepts();
     check_values();
     check_sql();
-    check_route();
-    check_collapse();
     cdc_buf_free(&text_buf);
     return unit_finish("t0007-postgres");
 }
