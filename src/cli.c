@@ -12,8 +12,8 @@
 #include "lag.h"
 #include "log.h"
 #include "pipeline.h"
-#include "postgres.h"
 #include "replay.h"
+#include "sink.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -337,15 +337,17 @@ static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop)
     cdc_config_t *cfg = cli_load(cli_find("migrate"), argc, argv, &code);
     if (!cfg) return code;
     cli_setup_log(cfg);
-    if (strcmp(cdc_config_get(cfg, "sink"), "postgres") != 0) {
-        fprintf(stderr, "cdcsink migrate: sink is %s; migrations are for "
-                        "postgres\n", cdc_config_get(cfg, "sink"));
+    const cdc_sink_ops_t *sink = cdc_sink_find(cdc_config_get(cfg, "sink"));
+    if (!sink || !sink->migrate) {
+        fprintf(stderr, "cdcsink migrate: sink %s keeps nothing of its own "
+                        "in the target: nothing to migrate\n",
+                cdc_config_get(cfg, "sink"));
         cdc_config_destroy(cfg);
         return CDC_EXIT_USAGE;
     }
     char errstr[1024];
     int applied = 0;
-    int rc = cdc_postgres_migrate(cfg, &applied, errstr, sizeof errstr);
+    int rc = sink->migrate(cfg, &applied, errstr, sizeof errstr);
     if (rc != 0) fprintf(stderr, "cdcsink migrate: %s\n", errstr);
     else printf("%d migration(s) applied\n", applied);
     cdc_config_destroy(cfg);

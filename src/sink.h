@@ -50,6 +50,12 @@ typedef struct cdc_sink_ops {
                                size_t errstr_size);
     int (*ping)(void *state);
     void (*close)(void *state);
+    /* `cdcsink migrate`: creates or upgrades the sink's own objects in the
+     * target (e.g. the tombstone ledger); *applied says how many steps
+     * ran. NULL for a sink that keeps nothing of its own. 0, or -1 with
+     * errstr. */
+    int (*migrate)(const cdc_config_t *cfg, int *applied, char *errstr,
+                   size_t errstr_size);
 } cdc_sink_ops_t;
 
 /* The sink registered under this name (the `sink` config key), or NULL. */

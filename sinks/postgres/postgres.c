@@ -189,8 +189,9 @@ static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
     return 0;
 }
 
-int cdc_postgres_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
-                         size_t errstr_size)
+/* `cdcsink migrate`: cdcsink's migrations in the target of cfg. */
+static int pg_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
+                      size_t errstr_size)
 {
     pg_sink_t *s = pg_sink_new(cfg);
     int retry = 0, rc = -1;
@@ -280,4 +281,5 @@ const cdc_sink_ops_t cdc_postgres_sink = {
     .apply = pg_apply,
     .ping = pg_ping,
     .close = pg_close,
+    .migrate = pg_migrate,
 };

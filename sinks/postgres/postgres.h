@@ -16,9 +16,4 @@
 
 extern const cdc_sink_ops_t cdc_postgres_sink;
 
-/* `cdcsink migrate`: applies cdcsink's migrations to the target of cfg.
- * 0, or -1 with errstr. */
-int cdc_postgres_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
-                         size_t errstr_size);
-
 #endif
