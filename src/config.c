@@ -1000,6 +1000,34 @@ static const char *effective(const cdc_config_t *cfg, size_t i)
     return keys[i].def;
 }
 
+char **cdc_config_split_list(const char *list, int *oom)
+{
+    *oom = 0;
+    if (!list || !*list) return NULL;
+    size_t n = 1;
+    for (const char *p = list; *p; p++) n += *p == ',';
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) goto oom;
+    size_t k = 0;
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len && !(out[k++] = strndup(p, len))) goto oom;
+        p += len + (end != NULL);
+    }
+    return out;
+oom:
+    cdc_config_free_list(out);
+    *oom = 1;
+    return NULL;
+}
+
+void cdc_config_free_list(char **items)
+{
+    for (char **i = items; i && *i; i++) free(*i);
+    free(items);
+}
+
 const char *cdc_config_get(const cdc_config_t *cfg, const char *key)
 {
     int i = key_find(key);

@@ -33,6 +33,12 @@ cdc_config_t *cdc_config_parse(const char *text, const char *origin,
                                char *errstr, size_t errstr_size);
 void cdc_config_destroy(cdc_config_t *cfg);
 
+/* A list value ("a,b,c", as cdc_config_get returns lists) as a
+ * NULL-terminated array of strings; NULL for an empty or NULL list, and
+ * when out of memory (*oom set then). Free with cdc_config_free_list. */
+char **cdc_config_split_list(const char *list, int *oom);
+void cdc_config_free_list(char **items);
+
 /* Effective value: as set in the file, else the (possibly derived) default;
  * NULL when unset without default, or for a key that is not in the table and
  * not a set `kafka.*` key. Lists come back normalised: "a,b,c". The string

@@ -25,24 +25,6 @@ struct cdc_planner {
     cdc_buf_t route;        /* scratch for one rendered route */
 };
 
-static char **split_list(const char *list)
-{
-    if (!list || !*list) return NULL;
-    size_t n = 1;
-    for (const char *p = list; *p; p++) n += *p == ',';
-    char **out = calloc(n + 1, sizeof *out);
-    if (!out) return NULL;
-    size_t k = 0;
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len && !(out[k] = strndup(p, len))) break;
-        k += len > 0;
-        p += len + (end != NULL);
-    }
-    return out;
-}
-
 cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
                                const char *route_template, char *errstr,
                                size_t errstr_size)
@@ -58,8 +40,9 @@ cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
                      : strcmp(delete_mode, "none") == 0 ? DELETE_NONE
                                                         : DELETE_HARD;
     p->delete_on_tombstone = cdc_config_get_bool(cfg, "delete.on.tombstone");
-    const char *pk = cdc_config_get(cfg, "pk.fields");
-    if (pk && *pk && !(p->pk_fields = split_list(pk))) goto oom;
+    int oom;
+    p->pk_fields = cdc_config_split_list(cdc_config_get(cfg, "pk.fields"), &oom);
+    if (oom) goto oom;
     if (route_template && !(p->route_template = strdup(route_template))) goto oom;
     return p;
 oom:
@@ -71,8 +54,7 @@ oom:
 void cdc_planner_destroy(cdc_planner_t *p)
 {
     if (!p) return;
-    for (char **f = p->pk_fields; f && *f; f++) free(*f);
-    free(p->pk_fields);
+    cdc_config_free_list(p->pk_fields);
     free(p->route_template);
     cdc_buf_free(&p->route);
     free(p);

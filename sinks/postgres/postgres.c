@@ -102,24 +102,6 @@ static cdc_sink_status_t pg_connect(pg_sink_t *s, char *errstr,
  * Open and close
  * ------------------------------------------------------------------- */
 
-static char **split_list(const char *list)
-{
-    if (!list || !*list) return NULL;
-    size_t n = 1;
-    for (const char *p = list; *p; p++) n += *p == ',';
-    char **out = calloc(n + 1, sizeof *out);
-    char *copy = strdup(list), *save = NULL;
-    size_t i = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
-        size_t len = strlen(t);
-        while (len && t[len - 1] == ' ') t[--len] = '\0';
-        if (len) out[i++] = strdup(t);
-    }
-    free(copy);
-    return out;
-}
-
 static void pg_close(void *state)
 {
     pg_sink_t *s = state;
@@ -136,8 +118,7 @@ static void pg_close(void *state)
     free(s->targets);
     for (size_t i = 0; i < s->npool; i++) free(s->pool[i].prepared);
     free(s->pool);
-    for (char **f = s->pk_fields; f && *f; f++) free(*f);
-    free(s->pk_fields);
+    cdc_config_free_list(s->pk_fields);
     free(s->conninfo);
     free(s->schema);
     free(s->position_column);
@@ -145,16 +126,25 @@ static void pg_close(void *state)
     free(s);
 }
 
+/* The sink's state from cfg, not connected yet; NULL when out of memory. */
 static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
 {
     pg_sink_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    int oom;
     s->conninfo = strdup(cdc_config_get(cfg, "connection.url"));
     s->npool = (size_t)cdc_config_get_int(cfg, "connection.pool.size");
     s->pool = calloc(s->npool, sizeof *s->pool);
+    if (!s->pool) s->npool = 0; /* pg_close walks the pool */
     s->schema = strdup(cdc_config_get(cfg, "table.schema"));
     s->position_column = strdup(cdc_config_get(cfg, "position.column"));
     s->deleted_column = strdup(cdc_config_get(cfg, "deleted.column"));
-    s->pk_fields = split_list(cdc_config_get(cfg, "pk.fields"));
+    s->pk_fields = cdc_config_split_list(cdc_config_get(cfg, "pk.fields"), &oom);
+    if (!s->conninfo || !s->pool || !s->schema || !s->position_column ||
+        !s->deleted_column || oom) {
+        pg_close(s);
+        return NULL;
+    }
     s->table_options.position_column = s->position_column;
     s->table_options.deleted_column = s->deleted_column;
     s->table_options.pk_fields = (const char *const *)s->pk_fields;
@@ -171,6 +161,7 @@ static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
                    size_t errstr_size)
 {
     pg_sink_t *s = pg_sink_new(cfg);
+    if (!s) return cdc_errstr_set(errstr, errstr_size, "out of memory");
     cdc_sink_status_t st = pg_connect(s, errstr, errstr_size);
     if (st == CDC_SINK_FATAL) {
         pg_close(s);
@@ -194,6 +185,7 @@ static int pg_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
                       size_t errstr_size)
 {
     pg_sink_t *s = pg_sink_new(cfg);
+    if (!s) return cdc_errstr_set(errstr, errstr_size, "out of memory");
     int retry = 0, rc = -1;
     if (pg_connect(s, errstr, errstr_size) == CDC_SINK_OK)
         rc = cdc_pg_migrate(s->pool[0].conn, applied, &retry, errstr, errstr_size);
