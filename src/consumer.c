@@ -146,6 +146,14 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
     if (!kafka_key_given(cfg, "max.partition.fetch.bytes") &&
         conf_set(conf, "max.partition.fetch.bytes", "262144", errstr, errstr_size))
         return -1;
+    /* A pattern subscription finds topics that appear later (a table added
+     * at the source) only at a metadata refresh, every 5 minutes by
+     * librdkafka's default: a new table's first changes would wait that
+     * long. 10 s costs one small metadata request per interval. */
+    const char *regex = cdc_config_get(cfg, "topics.regex");
+    if (regex && *regex && !kafka_key_given(cfg, "topic.metadata.refresh.interval.ms") &&
+        conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size))
+        return -1;
     /* A new pipeline reads its topics from the beginning, as Connect sinks
      * do; kafka.auto.offset.reset overrides. */
     if (!kafka_key_given(cfg, "auto.offset.reset") &&
