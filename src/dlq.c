@@ -40,6 +40,11 @@ cdc_dlq_t *cdc_dlq_new(const cdc_config_t *cfg, char *errstr,
     rd_kafka_conf_t *conf = cdc_consumer_kafka_conf(cfg, errstr, errstr_size);
     if (!conf) return NULL;
     cdc_dlq_t *dlq = calloc(1, sizeof *dlq);
+    if (!dlq) {
+        rd_kafka_conf_destroy(conf);
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     const char *settings[][2] = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
@@ -70,6 +75,11 @@ cdc_dlq_t *cdc_dlq_new(const cdc_config_t *cfg, char *errstr,
     dlq->topic = strdup(cdc_config_get(cfg, "errors.deadletterqueue.topic.name"));
     dlq->pipeline = strdup(cdc_config_get(cfg, "name"));
     dlq->sink = strdup(cdc_config_get(cfg, "sink"));
+    if (!dlq->topic || !dlq->pipeline || !dlq->sink) {
+        cdc_dlq_destroy(dlq); /* nothing produced yet: closes at once */
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     return dlq;
 }
 

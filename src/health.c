@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "clock.h"
 
 struct cdc_health {
     int stale_ms;
@@ -14,19 +15,12 @@ struct cdc_health {
     _Atomic bool sink_ok;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 cdc_health_t *cdc_health_new(int stale_ms)
 {
     cdc_health_t *h = calloc(1, sizeof *h);
     if (!h) return NULL;
     h->stale_ms = stale_ms > 0 ? stale_ms : CDC_HEALTH_STALE_MS_DEFAULT;
-    atomic_init(&h->heartbeat_ms, mono_ms());
+    atomic_init(&h->heartbeat_ms, cdc_clock_mono_ms());
     atomic_init(&h->assigned, 0);
     atomic_init(&h->sink_ok, false);
     return h;
@@ -39,7 +33,8 @@ void cdc_health_destroy(cdc_health_t *h)
 
 void cdc_health_heartbeat(cdc_health_t *h)
 {
-    atomic_store_explicit(&h->heartbeat_ms, mono_ms(), memory_order_relaxed);
+    atomic_store_explicit(&h->heartbeat_ms, cdc_clock_mono_ms(),
+                          memory_order_relaxed);
 }
 
 void cdc_health_set_assigned(cdc_health_t *h, int partitions)
@@ -55,8 +50,8 @@ void cdc_health_set_sink_ok(cdc_health_t *h, bool ok)
 /* Milliseconds since the last heartbeat. */
 static int64_t heartbeat_age_ms(const cdc_health_t *h)
 {
-    return mono_ms() - atomic_load_explicit(&h->heartbeat_ms,
-                                            memory_order_relaxed);
+    return cdc_clock_mono_ms() - atomic_load_explicit(&h->heartbeat_ms,
+                                                      memory_order_relaxed);
 }
 
 int cdc_health_live(const cdc_health_t *h, char *text, size_t text_size)

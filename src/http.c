@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "errstr.h"
 #include "log.h"
 #include "thread.h"
@@ -39,19 +39,12 @@ struct cdc_http {
 
 enum { WAIT_READY = 1, WAIT_TIMEOUT = 0, WAIT_STOP = -1 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline (monotonic ms), watching the
  * self-pipe too so that stop never waits for a slow client. */
 static int wait_fd(cdc_http_t *srv, int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - cdc_clock_mono_ms();
         if (left <= 0) return WAIT_TIMEOUT;
         struct pollfd pf[2] = {{.fd = fd, .events = events},
                                {.fd = srv->wake[0], .events = POLLIN}};
@@ -120,7 +113,7 @@ static void respond(cdc_http_t *srv, int fd, int status,
                      status, reason(status),
                      content_type ? content_type : "text/plain; charset=utf-8",
                      len, status == 405 ? "Allow: GET\r\n" : "");
-    int64_t deadline = mono_ms() + WRITE_TIMEOUT_MS;
+    int64_t deadline = cdc_clock_mono_ms() + WRITE_TIMEOUT_MS;
     if (n < 0 || (size_t)n >= sizeof head ||
         send_all(srv, fd, head, (size_t)n, deadline) != 0 ||
         send_all(srv, fd, body ? body : "", body ? len : 0, deadline) != 0)
@@ -141,7 +134,7 @@ static void respond_text(cdc_http_t *srv, int fd, int status,
 static void lingering_close(cdc_http_t *srv, int fd)
 {
     shutdown(fd, SHUT_WR);
-    int64_t deadline = mono_ms() + LINGER_MS;
+    int64_t deadline = cdc_clock_mono_ms() + LINGER_MS;
     size_t dropped = 0;
     char sink[4096];
     while (dropped < LINGER_MAX &&
@@ -162,7 +155,7 @@ enum { HEAD_OK, HEAD_CLOSED, HEAD_BAD, HEAD_TOO_BIG, HEAD_TIMEOUT, HEAD_STOP };
  * CDC_HTTP_HEAD_MAX + 1 bytes and ends up NUL-terminated. */
 static int read_head(cdc_http_t *srv, int fd, char *buf)
 {
-    int64_t deadline = mono_ms() + CDC_HTTP_HEAD_TIMEOUT_MS;
+    int64_t deadline = cdc_clock_mono_ms() + CDC_HTTP_HEAD_TIMEOUT_MS;
     size_t n = 0;
     for (;;) {
         int w = wait_fd(srv, fd, POLLIN, deadline);
@@ -279,9 +272,8 @@ static int accept_one(cdc_http_t *srv)
     /* Out of descriptors or memory: the listen socket stays readable, so
      * back off instead of spinning on it. */
     cdc_log_warn("http: accept failed: %s", strerror(errno));
-    return wait_fd(srv, srv->wake[0], POLLIN, mono_ms() + 100) == WAIT_STOP
-               ? -1
-               : 0;
+    int64_t deadline = cdc_clock_mono_ms() + 100;
+    return wait_fd(srv, srv->wake[0], POLLIN, deadline) == WAIT_STOP ? -1 : 0;
 }
 
 static void *http_thread(void *arg)

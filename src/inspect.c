@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "errstr.h"
 #include "render.h"
 #include "log.h"
@@ -140,13 +140,6 @@ typedef struct inspect_reader {
     bool out_closed; /* the reader of our output went away */
 } inspect_reader_t;
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void reader_mark_done(inspect_reader_t *r, int32_t partition)
 {
     for (size_t i = 0; i < r->nparts; i++) {
@@ -242,19 +235,19 @@ static int reader_loop(inspect_reader_t *r, const cdc_inspect_options_t *opts,
                        FILE *out, volatile sig_atomic_t *stop,
                        int64_t *printed, char *errstr, size_t errstr_size)
 {
-    int64_t last_progress = mono_ms();
+    int64_t last_progress = cdc_clock_mono_ms();
     while (r->remaining > 0 && !*stop && !r->out_closed &&
            (opts->limit < 0 || *printed < opts->limit)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 200);
         if (!m) {
-            if (mono_ms() - last_progress > INSPECT_STALL_MS)
+            if (cdc_clock_mono_ms() - last_progress > INSPECT_STALL_MS)
                 return cdc_errstr_set(errstr, errstr_size,
                                       "no record from the broker for %d s "
                                       "with %zu partition(s) left to read",
                                       INSPECT_STALL_MS / 1000, r->remaining);
             continue;
         }
-        last_progress = mono_ms();
+        last_progress = cdc_clock_mono_ms();
         if (reader_take(r, m, opts, out, printed, errstr, errstr_size) != 0)
             return -1;
     }

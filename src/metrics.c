@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 
 #define NOPS 6
 #define NDLQ 2
@@ -121,13 +121,6 @@ static void fmt_double(char *out, size_t size, double v)
     snprintf(out, size, "%.*g", prec, v);
 }
 
-static int64_t clock_realtime_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint32_t part_hash(const char *topic, int32_t partition)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -216,7 +209,7 @@ cdc_metrics_t *cdc_metrics_new(const char *pipeline, const char *sink)
         return NULL;
     }
     m->labels = b.data;
-    m->clock = clock_realtime_ms;
+    m->clock = cdc_clock_wall_ms;
     return m;
 }
 
@@ -233,7 +226,7 @@ void cdc_metrics_destroy(cdc_metrics_t *m)
 void cdc_metrics_set_clock(cdc_metrics_t *m, cdc_metrics_clock_t *clock)
 {
     pthread_mutex_lock(&m->lock);
-    m->clock = clock ? clock : clock_realtime_ms;
+    m->clock = clock ? clock : cdc_clock_wall_ms;
     pthread_mutex_unlock(&m->lock);
 }
 

@@ -3,16 +3,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applier.h"
 #include "arena.h"
+#include "clock.h"
 #include "consumer.h"
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
 #include "grow.h"
 #include "held.h"
+#include "latency.h"
 #include "log.h"
 #include "observe.h"
 #include "registry.h"
@@ -55,8 +56,6 @@ typedef enum attempt_result {
     ATTEMPT_FATAL = 2
 } attempt_result_t;
 
-#define LATENCY_BUCKETS 60001
-
 struct cdc_pipeline {
     const cdc_config_t *cfg;
     const cdc_sink_ops_t *sink;
@@ -81,17 +80,10 @@ struct cdc_pipeline {
     cdc_held_t pending;
     cdc_pipeline_stats_t stats;
     /* Append-to-commit latency histogram: 1 ms buckets up to 60 s. */
-    uint64_t latency_buckets[LATENCY_BUCKETS];
+    cdc_latency_t latency;
     int64_t last_commit_ms;
     int64_t last_stats_ms;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------------
  * Rebalance: abandon in-flight records of partitions we lose
@@ -180,7 +172,7 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
     if (!(p->consumer = cdc_consumer_new(cfg, pipeline_on_rebalance, p, errstr,
                                          errstr_size)))
         goto err;
-    p->last_commit_ms = p->last_stats_ms = now_ms();
+    p->last_commit_ms = p->last_stats_ms = cdc_clock_mono_ms();
     return p;
 err:
     cdc_pipeline_destroy(p);
@@ -250,7 +242,7 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         }
     cdc_held_taken(&p->pending, taken);
 
-    int64_t deadline = b->count > 0 ? now_ms() + wait : 0;
+    int64_t deadline = b->count > 0 ? cdc_clock_mono_ms() + wait : 0;
     while (b->count < max && !*stop && !*fatal) {
         if (p->inflight && cdc_applier_done(&p->applier)) break;
         /* What the prefetch queue already holds is taken without reading
@@ -260,7 +252,7 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         if (!m && !*fatal) {
             int timeout = p->inflight ? 5 : 100;
             if (b->count > 0) {
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - cdc_clock_mono_ms();
                 if (left <= 0) break;
                 if (left < timeout) timeout = (int)left;
             }
@@ -268,7 +260,7 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
         }
         if (m) {
             if (collect_one(p, b, m) != 0) return -1;
-            if (!deadline) deadline = now_ms() + wait;
+            if (!deadline) deadline = cdc_clock_mono_ms() + wait;
         } else if (b->count == 0 && !p->inflight) {
             break; /* nothing within 100 ms: let the caller tick */
         }
@@ -493,38 +485,14 @@ static void batch_store_offsets(cdc_pipeline_t *p, batch_t *b)
     }
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Kafka timestamps are wall-clock (CreateTime or LogAppendTime). */
 static void batch_record_latency(cdc_pipeline_t *p, const batch_t *b)
 {
-    int64_t now = wall_ms();
+    int64_t now = cdc_clock_wall_ms();
     for (size_t i = 0; i < b->count; i++) {
         int64_t ts = rd_kafka_message_timestamp(b->items[i].msg, NULL);
-        if (ts <= 0) continue;
-        int64_t ms = now - ts;
-        if (ms < 0) ms = 0;
-        if (ms >= LATENCY_BUCKETS) ms = LATENCY_BUCKETS - 1;
-        p->latency_buckets[ms]++;
+        if (ts > 0) cdc_latency_record(&p->latency, now - ts);
     }
-}
-
-static int64_t latency_percentile(const cdc_pipeline_t *p, double q)
-{
-    uint64_t total = 0;
-    for (size_t i = 0; i < LATENCY_BUCKETS; i++) total += p->latency_buckets[i];
-    if (total == 0) return -1;
-    uint64_t rank = (uint64_t)(q * (double)(total - 1)), seen = 0;
-    for (size_t i = 0; i < LATENCY_BUCKETS; i++) {
-        seen += p->latency_buckets[i];
-        if (seen > rank) return (int64_t)i;
-    }
-    return LATENCY_BUCKETS - 1;
 }
 
 static void batch_report_outcomes(cdc_pipeline_t *p, const batch_t *b)
@@ -557,7 +525,7 @@ static void backoff_wait(cdc_pipeline_t *p, int64_t until, bool watch_stop,
                          volatile sig_atomic_t *stop, bool *fatal)
 {
     while (!(watch_stop && *stop) && !*fatal) {
-        int64_t left = until - now_ms();
+        int64_t left = until - cdc_clock_mono_ms();
         if (left <= 0) break;
         cdc_observe_tick(p->observe, cdc_consumer_handle(p->consumer),
                          cdc_consumer_assigned_count(p->consumer));
@@ -588,7 +556,7 @@ static bool retry_again(cdc_pipeline_t *p, retry_state_t *rs,
                         const char *why, cdc_pipeline_exit_t *result,
                         char *errstr, size_t errstr_size)
 {
-    int64_t now = now_ms();
+    int64_t now = cdc_clock_mono_ms();
     if (rs->give_up_after >= 0 && now - rs->started > rs->give_up_after) {
         cdc_errstr_set(errstr, errstr_size,
                        "giving up after errors.retry.timeout.ms=%lld: %s",
@@ -660,7 +628,8 @@ static cdc_pipeline_exit_t batch_process(cdc_pipeline_t *p, batch_t *b,
     }
     if (rs.paused) cdc_consumer_pause_all(p->consumer, false);
     p->stats.batches++;
-    cdc_observe_batch(p->observe, (double)(now_ms() - rs.started) / 1000.0);
+    cdc_observe_batch(p->observe,
+                      (double)(cdc_clock_mono_ms() - rs.started) / 1000.0);
     return result;
 }
 
@@ -676,7 +645,7 @@ static void pipeline_ping_sink(cdc_pipeline_t *p, int64_t now)
 
 static void pipeline_tick(cdc_pipeline_t *p, bool idle)
 {
-    int64_t now = now_ms();
+    int64_t now = cdc_clock_mono_ms();
     cdc_observe_tick(p->observe, cdc_consumer_handle(p->consumer),
                      cdc_consumer_assigned_count(p->consumer));
     if (idle) pipeline_ping_sink(p, now);
@@ -742,7 +711,7 @@ static cdc_pipeline_exit_t pipeline_step(cdc_pipeline_t *p,
     }
     if (b->count == 0) return r;
     p->stats.consumed += b->count;
-    b->started_ms = now_ms();
+    b->started_ms = cdc_clock_mono_ms();
     /* A stop requested meanwhile still lets the batch finish; only a batch
      * stuck in retries is abandoned, uncommitted. */
     if (p->overlap && !b->decode_deferred && !*stop && apply_prepare(b) &&
@@ -786,8 +755,8 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
 
 const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *p)
 {
-    p->stats.latency_p50_ms = latency_percentile(p, 0.50);
-    p->stats.latency_p99_ms = latency_percentile(p, 0.99);
+    p->stats.latency_p50_ms = cdc_latency_percentile(&p->latency, 0.50);
+    p->stats.latency_p99_ms = cdc_latency_percentile(&p->latency, 0.99);
     p->stats.fetch_wakes = p->consumer ? cdc_consumer_fetch_wakes(p->consumer) : 0;
     return &p->stats;
 }

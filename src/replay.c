@@ -3,11 +3,11 @@
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applier.h"
 #include "arena.h"
 #include "buf.h"
+#include "clock.h"
 #include "decode.h"
 #include "dlq.h"
 #include "errstr.h"
@@ -82,13 +82,6 @@ typedef struct replay {
     cdc_replay_stats_t stats;
     bool fatal; /* the consumer failed for good */
 } replay_t;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------------
  * Partitions: how far each must be read
@@ -479,9 +472,9 @@ static void batch_commit(replay_t *r)
  * paused and anything already fetched is kept for later. */
 static void backoff_wait(replay_t *r, int64_t ms, volatile sig_atomic_t *stop)
 {
-    int64_t until = mono_ms() + ms;
+    int64_t until = cdc_clock_mono_ms() + ms;
     while (!*stop && !r->fatal) {
-        int64_t left = until - mono_ms();
+        int64_t left = until - cdc_clock_mono_ms();
         if (left <= 0) break;
         rd_kafka_message_t *m =
             rd_kafka_consumer_poll(r->rk, (int)(left < 100 ? left : 100));
@@ -501,7 +494,7 @@ static cdc_replay_result_t batch_process(replay_t *r, volatile sig_atomic_t *sto
     int64_t backoff = cdc_config_get_int(r->cfg, "errors.retry.backoff.initial.ms");
     int64_t backoff_max = cdc_config_get_int(r->cfg, "errors.retry.backoff.max.ms");
     int64_t give_up_after = cdc_config_get_int(r->cfg, "errors.retry.timeout.ms");
-    int64_t started = mono_ms();
+    int64_t started = cdc_clock_mono_ms();
     bool paused = false;
     cdc_replay_result_t result = CDC_REPLAY_DONE;
     for (;;) {
@@ -513,7 +506,7 @@ static cdc_replay_result_t batch_process(replay_t *r, volatile sig_atomic_t *sto
             result = CDC_REPLAY_FAILED;
             break;
         }
-        if (give_up_after >= 0 && mono_ms() - started > give_up_after) {
+        if (give_up_after >= 0 && cdc_clock_mono_ms() - started > give_up_after) {
             cdc_errstr_set(errstr, errstr_size,
                            "giving up after errors.retry.timeout.ms=%lld: %s",
                            (long long)give_up_after, why);
@@ -603,7 +596,7 @@ static int replay_subscribe(replay_t *r, char *errstr, size_t errstr_size)
 static cdc_replay_result_t replay_loop(replay_t *r, volatile sig_atomic_t *stop,
                                        char *errstr, size_t errstr_size)
 {
-    int64_t assign_deadline = mono_ms() + REPLAY_ASSIGN_TIMEOUT_MS;
+    int64_t assign_deadline = cdc_clock_mono_ms() + REPLAY_ASSIGN_TIMEOUT_MS;
     bool assigned = false;
     for (;;) {
         if (batch_collect(r, stop) != 0)
@@ -622,7 +615,7 @@ static cdc_replay_result_t replay_loop(replay_t *r, volatile sig_atomic_t *stop,
         if (r->pending.count == 0 && replay_finished(r)) return CDC_REPLAY_DONE;
         if (*stop) return CDC_REPLAY_STOPPED;
         assigned = assigned || replay_assigned(r);
-        if (!assigned && mono_ms() > assign_deadline)
+        if (!assigned && cdc_clock_mono_ms() > assign_deadline)
             return cdc_errstr_set(errstr, errstr_size,
                                   "no partition of %s was assigned within %d s "
                                   "(is another replay of this pipeline running?)",

@@ -8,6 +8,7 @@
 #include "errstr.h"
 #include "log.h"
 #include "pg_value.h"
+#include "thread.h"
 
 /* ---------------------------------------------------------------------
  * Groups: one statement per (table, action, column set)
@@ -56,7 +57,9 @@ static bool uses_ledger(const pg_sink_t *s, cdc_action_t action)
            (action == CDC_ACTION_UPSERT || action == CDC_ACTION_DELETE);
 }
 
-/* The name of the prepared statement for this SQL on this session. */
+/* The name of the prepared statement for this SQL on this session; NULL
+ * with *failure set when the server refused it, NULL alone when out of
+ * memory. */
 static const char *prepared_name(pg_conn_t *c, const char *sql, int nparams,
                                  PGresult **failure)
 {
@@ -67,13 +70,18 @@ static const char *prepared_name(pg_conn_t *c, const char *sql, int nparams,
     c->prepared = grown;
     prepared_t *p = &c->prepared[c->nprepared];
     snprintf(p->name, sizeof p->name, "cdcsink_%zu", c->nprepared);
+    /* Copied first: a statement the server has prepared is always
+     * recorded, or its name would be taken for good on this session. */
+    char *copy = strdup(sql);
+    if (!copy) return NULL;
     PGresult *res = PQprepare(c->conn, p->name, sql, nparams, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        free(copy);
         *failure = res;
         return NULL;
     }
     PQclear(res);
-    p->sql = strdup(sql);
+    p->sql = copy;
     c->nprepared++;
     return p->name;
 }
@@ -121,6 +129,10 @@ typedef enum exec_result {
     EXEC_FATAL
 } exec_result_t;
 
+/* An SQLSTATE is five characters; the error's code travels as data, never
+ * read back out of a message. */
+#define SQLSTATE_SIZE 6
+
 static bool is_data_error(const char *state)
 {
     return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
@@ -128,13 +140,15 @@ static bool is_data_error(const char *state)
 }
 
 /* Runs on the writer threads: reads the target, never changes it (a
- * changed table is only flagged, and read again by the next batch). */
+ * changed table is only flagged, and read again by the next batch).
+ * sqlstate, when not NULL, receives the server's SQLSTATE ("" if none). */
 static exec_result_t classify_failure(PGconn *conn, PGresult *res,
-                                      pg_target_t *target, char *errstr,
-                                      size_t errstr_size)
+                                      pg_target_t *target, char *sqlstate,
+                                      char *errstr, size_t errstr_size)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (sqlstate) snprintf(sqlstate, SQLSTATE_SIZE, "%s", state ? state : "");
     cdc_errstr_set(errstr, errstr_size, "%s: SQLSTATE %s: %s",
                    target->table->qualified, state ? state : "none",
                    msg ? msg : PQerrorMessage(conn));
@@ -159,12 +173,15 @@ static exec_result_t counted_outcome(PGresult *res, const pg_group_t *g,
 
 /* Runs one group; marks applied[i] for the work items it changed. A
  * counted run (`counted` and an action that has the form) may answer
- * EXEC_MIXED, after which the transaction must be rolled back. */
+ * EXEC_MIXED, after which the transaction must be rolled back. sqlstate,
+ * when not NULL, receives the SQLSTATE of a failure the server reported,
+ * "" otherwise. */
 static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
                                 const pg_group_t *g, const pg_work_t *work,
-                                bool counted, bool *applied, char *errstr,
-                                size_t errstr_size)
+                                bool counted, bool *applied, char *sqlstate,
+                                char *errstr, size_t errstr_size)
 {
+    if (sqlstate) sqlstate[0] = '\0';
     const pg_work_t *shape = g->first;
     bool ledger = uses_ledger(s, shape->action);
     counted = counted && cdc_pg_sql_countable(shape->action);
@@ -183,15 +200,21 @@ static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
         goto done;
     }
     const char *name = prepared_name(c, sql.data, (int)nparams, &res);
+    if (!name && !res) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory preparing a statement");
+        r = EXEC_RETRY;
+        goto done;
+    }
     if (!name) {
-        r = res ? classify_failure(c->conn, res, shape->target, errstr, errstr_size)
-                : EXEC_RETRY;
+        r = classify_failure(c->conn, res, shape->target, sqlstate, errstr,
+                             errstr_size);
         goto done;
     }
     for (size_t j = 0; j < nparams; j++) values[j] = params[j].data;
     res = PQexecPrepared(c->conn, name, (int)nparams, values, NULL, NULL, 0);
     if (PQresultStatus(res) != (counted ? PGRES_COMMAND_OK : PGRES_TUPLES_OK)) {
-        r = classify_failure(c->conn, res, shape->target, errstr, errstr_size);
+        r = classify_failure(c->conn, res, shape->target, sqlstate, errstr,
+                             errstr_size);
         goto done;
     }
     if (counted) {
@@ -256,7 +279,7 @@ static exec_result_t shard_transaction(pg_shard_t *sh, bool counted)
     exec_result_t r = run_sql(conn, "BEGIN", sh->errstr, sizeof sh->errstr);
     for (size_t g = 0; g < sh->ngroups && r == EXEC_OK; g++)
         r = group_exec(sh->sink, sh->conn, &sh->groups[g], sh->work, counted,
-                       sh->applied, sh->errstr, sizeof sh->errstr);
+                       sh->applied, NULL, sh->errstr, sizeof sh->errstr);
     if (r == EXEC_OK) r = run_sql(conn, "COMMIT", sh->errstr, sizeof sh->errstr);
     else rollback(conn);
     return r;
@@ -319,7 +342,7 @@ static void shards_run(pg_shard_t *shards, size_t nshards)
     bool started[nshards];
     for (size_t i = 1; i < nshards; i++)
         started[i] = shards[i].nitems > 0 &&
-                     pthread_create(&threads[i], NULL, shard_run, &shards[i]) == 0;
+                     cdc_thread_start(&threads[i], shard_run, &shards[i]) == 0;
     if (shards[0].nitems > 0) shard_run(&shards[0]);
     for (size_t i = 1; i < nshards; i++) {
         if (started[i]) pthread_join(threads[i], NULL);
@@ -327,12 +350,13 @@ static void shards_run(pg_shard_t *shards, size_t nshards)
     }
 }
 
-static void reject_from_error(cdc_outcome_t *o, const char *errstr,
-                              cdc_arena_t *arena)
+/* The record's outcome after the database refused it: the exception is
+ * named by its SQLSTATE ("SQLSTATE 23514"), the message is errstr. */
+static void reject_from_error(cdc_outcome_t *o, const char *sqlstate,
+                              const char *errstr, cdc_arena_t *arena)
 {
-    const char *state = strstr(errstr, "SQLSTATE ");
     char name[24] = "SQLSTATE";
-    if (state) snprintf(name, sizeof name, "%.14s", state);
+    if (sqlstate[0]) snprintf(name, sizeof name, "SQLSTATE %s", sqlstate);
     o->kind = CDC_OUTCOME_REJECTED;
     o->error_class = "data";
     o->exception_name = cdc_arena_strndup(arena, name, strlen(name));
@@ -354,11 +378,11 @@ static exec_result_t shard_isolate(pg_shard_t *sh, cdc_outcome_t *outcomes,
         pg_group_t one = {&sh->work[member], &member, 1};
         r = run_sql(conn, "SAVEPOINT cdcsink_record", errstr, errstr_size);
         if (r != EXEC_OK) break;
-        char why[1024];
+        char why[1024], sqlstate[SQLSTATE_SIZE];
         r = group_exec(sh->sink, sh->conn, &one, sh->work, false, sh->applied,
-                       why, sizeof why);
+                       sqlstate, why, sizeof why);
         if (r == EXEC_DATA) {
-            reject_from_error(&outcomes[member], why, arena);
+            reject_from_error(&outcomes[member], sqlstate, why, arena);
             r = run_sql(conn, "ROLLBACK TO SAVEPOINT cdcsink_record", errstr,
                         errstr_size);
         } else if (r == EXEC_OK) {

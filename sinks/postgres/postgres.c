@@ -40,11 +40,23 @@ void cdc_pg_forget_broken(pg_sink_t *s)
             pg_conn_forget(&s->pool[i]);
 }
 
-/* Whether a failed connection attempt can succeed later by itself. */
-static bool connect_error_is_fatal(const char *msg)
+/* Whether a failed connection attempt (conn still open, msg its first
+ * line) cannot succeed later by itself: bad credentials, or a database or
+ * role that does not exist. Anything else (refused, timed out, starting
+ * up, too many connections) is retried.
+ *
+ * A password the server asked for and we lack, libpq tells as data. For
+ * the rest the server's SQLSTATE (28P01, 28000, 3D000) would be the
+ * signal, but libpq 15 keeps the error fields of a failed connection to
+ * itself (there is no PGresult and no accessor), and
+ * PQconnectionUsedPassword() cannot tell a wrong password from a failure
+ * after the password was accepted (too many connections, shutdown). So
+ * those cases still match the server's English text; a server with
+ * translated lc_messages gets them retried. */
+static bool connect_error_is_fatal(const PGconn *conn, const char *msg)
 {
+    if (PQconnectionNeedsPassword(conn)) return true; /* none supplied */
     return strstr(msg, "password authentication failed") ||
-           strstr(msg, "no password supplied") ||
            strstr(msg, "no pg_hba.conf entry") ||
            (strstr(msg, "database \"") && strstr(msg, "does not exist")) ||
            (strstr(msg, "role \"") && strstr(msg, "does not exist"));
@@ -63,14 +75,19 @@ static cdc_sink_status_t pg_conn_open(pg_sink_t *s, pg_conn_t *c,
     if (c->conn && PQstatus(c->conn) == CONNECTION_OK) return CDC_SINK_OK;
     pg_conn_forget(c);
     c->conn = PQconnectdb(s->conninfo);
+    if (!c->conn) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_SINK_RETRY;
+    }
     if (PQstatus(c->conn) != CONNECTION_OK) {
         /* libpq's message names host and user, never the password. */
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->conn));
         msg[strcspn(msg, "\n")] = '\0';
+        bool fatal = connect_error_is_fatal(c->conn, msg);
         pg_conn_forget(c);
         cdc_errstr_set(errstr, errstr_size, "connecting to PostgreSQL: %s", msg);
-        return connect_error_is_fatal(msg) ? CDC_SINK_FATAL : CDC_SINK_RETRY;
+        return fatal ? CDC_SINK_FATAL : CDC_SINK_RETRY;
     }
     PQsetNoticeProcessor(c->conn, pg_notice, NULL);
     /* Text values are written and compared in one, fixed convention. */
