@@ -195,7 +195,8 @@ static cdc_config_t *cli_load(const cli_command_t *cmd, int argc, char **argv,
         return NULL;
     }
     char errstr[1024];
-    cdc_config_t *cfg = cdc_config_load(path, errstr, sizeof errstr);
+    cdc_config_t *cfg = cdc_config_load(path, cdc_sink_catalog(), errstr,
+                                       sizeof errstr);
     if (!cfg) {
         fprintf(stderr, "cdcsink: %s\n", errstr);
         *code = CDC_EXIT_USAGE;
@@ -308,7 +309,8 @@ static int cmd_lag(int argc, char **argv, volatile sig_atomic_t *stop)
     int rc = lag_parse_args(argc, argv, &path, &warn, &crit, &json);
     if (rc != 0) return rc > 0 ? LAG_OK : LAG_UNKNOWN;
     char errstr[1024];
-    cdc_config_t *cfg = cdc_config_load(path, errstr, sizeof errstr);
+    cdc_config_t *cfg = cdc_config_load(path, cdc_sink_catalog(), errstr,
+                                       sizeof errstr);
     if (!cfg) {
         fprintf(stderr, "cdcsink: %s\n", errstr);
         return LAG_UNKNOWN;
@@ -496,7 +498,8 @@ static cdc_config_t *dlq_load(const char *name, bool replay, int argc,
         return NULL;
     }
     char errstr[1024];
-    cdc_config_t *cfg = cdc_config_load(a->path, errstr, sizeof errstr);
+    cdc_config_t *cfg = cdc_config_load(a->path, cdc_sink_catalog(), errstr,
+                                       sizeof errstr);
     if (!cfg) {
         fprintf(stderr, "cdcsink: %s\n", errstr);
         *code = CDC_EXIT_USAGE;

@@ -10,6 +10,7 @@
 struct cdc_consumer {
     rd_kafka_t *rk;
     cdc_consumer_rebalance_cb_t *on_rebalance;
+    void (*on_eof)(void *opaque, const char *topic, int32_t partition);
     void *opaque;
     int assigned;
     cdc_fetchwake_t *waker;
@@ -120,12 +121,15 @@ static bool kafka_key_given(const cdc_config_t *cfg, const char *key)
 }
 
 static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
+                              const cdc_consumer_options_t *opts,
                               char *errstr, size_t errstr_size)
 {
+    const char *group = opts->group_id ? opts->group_id : cdc_config_get(cfg, "group.id");
+    if (opts->on_eof && conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size))
+        return -1;
     /* cdcsink owns offsets: they are stored only after the sink or the DLQ
      * has the record, and committed by us. */
-    if (conf_set(conf, "group.id", cdc_config_get(cfg, "group.id"), errstr,
-                 errstr_size) ||
+    if (conf_set(conf, "group.id", group, errstr, errstr_size) ||
         conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
         conf_set(conf, "enable.auto.offset.store", "false", errstr,
                  errstr_size))
@@ -150,7 +154,7 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
      * at the source) only at a metadata refresh, every 5 minutes by
      * librdkafka's default: a new table's first changes would wait that
      * long. 10 s costs one small metadata request per interval. */
-    const char *regex = cdc_config_get(cfg, "topics.regex");
+    const char *regex = opts->topic ? NULL : cdc_config_get(cfg, "topics.regex");
     if (regex && *regex && !kafka_key_given(cfg, "topic.metadata.refresh.interval.ms") &&
         conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size))
         return -1;
@@ -162,10 +166,15 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
     return 0;
 }
 
-static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg)
+static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg,
+                                                    const char *topic)
 {
     rd_kafka_topic_partition_list_t *topics =
         rd_kafka_topic_partition_list_new(4);
+    if (topic) {
+        rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+        return topics;
+    }
     const char *regex = cdc_config_get(cfg, "topics.regex");
     if (regex && *regex) {
         /* librdkafka treats a name starting with ^ as a pattern. */
@@ -176,31 +185,36 @@ static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg)
                                           RD_KAFKA_PARTITION_UA);
         return topics;
     }
-    char *list = strdup(cdc_config_get(cfg, "topics"));
-    char *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ') t++;
-        size_t n = strlen(t);
-        while (n && t[n - 1] == ' ') t[--n] = '\0';
-        if (n) rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
-    }
-    free(list);
+    int oom;
+    char **names = cdc_config_split_list(cdc_config_get(cfg, "topics"), &oom);
+    for (char **t = names; t && *t; t++)
+        rd_kafka_topic_partition_list_add(topics, *t, RD_KAFKA_PARTITION_UA);
+    cdc_config_free_list(names);
     return topics;
 }
 
 cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
+                                 const cdc_consumer_options_t *opts,
                                  cdc_consumer_rebalance_cb_t *on_rebalance,
                                  void *opaque, char *errstr,
                                  size_t errstr_size)
 {
+    static const cdc_consumer_options_t pipeline_options = {0};
+    if (!opts) opts = &pipeline_options;
     rd_kafka_conf_t *conf = cdc_consumer_kafka_conf(cfg, errstr, errstr_size);
     if (!conf) return NULL;
-    if (consumer_configure(conf, cfg, errstr, errstr_size) != 0) {
+    if (consumer_configure(conf, cfg, opts, errstr, errstr_size) != 0) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     cdc_consumer_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        rd_kafka_conf_destroy(conf);
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     c->on_rebalance = on_rebalance;
+    c->on_eof = opts->on_eof;
     c->opaque = opaque;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
@@ -214,7 +228,7 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
     }
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
-    rd_kafka_topic_partition_list_t *topics = subscription(cfg);
+    rd_kafka_topic_partition_list_t *topics = subscription(cfg, opts->topic);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
     if (err) {
@@ -244,6 +258,7 @@ rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *c, int timeout_ms,
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
     if (!m || !m->err) return m;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (c->on_eof) c->on_eof(c->opaque, rd_kafka_topic_name(m->rkt), m->partition);
         rd_kafka_message_destroy(m);
         return NULL;
     }
@@ -273,6 +288,23 @@ void cdc_consumer_pause_all(cdc_consumer_t *c, bool pause)
         else rd_kafka_resume_partitions(c->rk, parts);
     }
     rd_kafka_topic_partition_list_destroy(parts);
+}
+
+void cdc_consumer_pause_one(cdc_consumer_t *c, const char *topic,
+                            int32_t partition, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    if (pause) rd_kafka_pause_partitions(c->rk, l);
+    else rd_kafka_resume_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+rd_kafka_topic_partition_list_t *cdc_consumer_assignment(cdc_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l)) return NULL;
+    return l;
 }
 
 int cdc_consumer_store(cdc_consumer_t *c, const char *topic, int32_t partition,

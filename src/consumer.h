@@ -23,7 +23,19 @@ typedef void(cdc_consumer_rebalance_cb_t)(
     rd_kafka_t *rk, bool assigned,
     const rd_kafka_topic_partition_list_t *partitions, void *opaque);
 
+/* What a consumer other than the pipeline's reads (`dlq replay`). */
+typedef struct cdc_consumer_options {
+    const char *group_id; /* NULL: the config's group.id */
+    const char *topic;    /* NULL: the config's topics or topics.regex */
+    /* Called from inside cdc_consumer_poll() when a partition's end is
+     * reached (NULL: ends are not reported). */
+    void (*on_eof)(void *opaque, const char *topic, int32_t partition);
+} cdc_consumer_options_t;
+
+/* opts NULL: the pipeline's consumer of cfg's topics in cfg's group.
+ * on_rebalance and on_eof get `opaque`. */
 cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
+                                 const cdc_consumer_options_t *opts,
                                  cdc_consumer_rebalance_cb_t *on_rebalance,
                                  void *opaque, char *errstr,
                                  size_t errstr_size);
@@ -38,6 +50,13 @@ rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *consumer, int timeout_ms,
 
 /* Pauses or resumes every partition currently assigned. */
 void cdc_consumer_pause_all(cdc_consumer_t *consumer, bool pause);
+
+/* Pauses or resumes one partition. */
+void cdc_consumer_pause_one(cdc_consumer_t *consumer, const char *topic,
+                            int32_t partition, bool pause);
+
+/* The partitions assigned now (the caller destroys the list), or NULL. */
+rd_kafka_topic_partition_list_t *cdc_consumer_assignment(cdc_consumer_t *consumer);
 
 /* Marks offset (the next one to read) of a partition for the next commit. */
 int cdc_consumer_store(cdc_consumer_t *consumer, const char *topic,

@@ -584,3 +584,23 @@ cdc_decode_status_t cdc_decoder_decode(cdc_decoder_t *d, const void *key,
     return decode_change(d, value, value_len, arena, event, errstr,
                          errstr_size);
 }
+
+int cdc_decoder_from_config(const cdc_config_t *cfg, cdc_registry_t **registry,
+                            cdc_decoder_t **decoder, char *errstr,
+                            size_t errstr_size)
+{
+    cdc_registry_options_t opts = {
+        .url = cdc_config_get(cfg, "schema.registry.url"),
+        .basic_auth = cdc_config_get(cfg, "schema.registry.basic.auth.user.info"),
+        .ca_location = cdc_config_get(cfg, "schema.registry.ssl.ca.location"),
+        .timeout_ms = (long)cdc_config_get_int(cfg, "schema.registry.timeout.ms"),
+    };
+    *decoder = NULL;
+    *registry = cdc_registry_new(&opts, errstr, errstr_size);
+    if (!*registry) return -1;
+    *decoder = cdc_decoder_new(*registry, cdc_config_get(cfg, "position.field"));
+    if (*decoder) return 0;
+    cdc_registry_destroy(*registry);
+    *registry = NULL;
+    return cdc_errstr_set(errstr, errstr_size, "out of memory");
+}

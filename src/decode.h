@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "event.h"
+#include "config.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -50,5 +51,11 @@ int cdc_decode_avro(const cdc_schema_node_t *node, const uint8_t *data,
 
 /* The placeholder Debezium writes for unchanged TOASTed columns. */
 #define CDC_UNAVAILABLE_PLACEHOLDER "__debezium_unavailable_value"
+
+/* The registry client (schema.registry.*) and the decoder (position.field)
+ * of cfg's pipeline. On failure both are NULL and errstr says why. */
+int cdc_decoder_from_config(const cdc_config_t *cfg, cdc_registry_t **registry,
+                            cdc_decoder_t **decoder, char *errstr,
+                            size_t errstr_size);
 
 #endif

@@ -327,22 +327,3 @@ int cdc_dlqread_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
     return 0;
 }
 
-int cdc_dlqread_decoder_new(const cdc_config_t *cfg, cdc_registry_t **registry,
-                            cdc_decoder_t **decoder, char *errstr,
-                            size_t errstr_size)
-{
-    cdc_registry_options_t opts = {
-        .url = cdc_config_get(cfg, "schema.registry.url"),
-        .basic_auth = cdc_config_get(cfg, "schema.registry.basic.auth.user.info"),
-        .ca_location = cdc_config_get(cfg, "schema.registry.ssl.ca.location"),
-        .timeout_ms = (long)cdc_config_get_int(cfg, "schema.registry.timeout.ms"),
-    };
-    *decoder = NULL;
-    *registry = cdc_registry_new(&opts, errstr, errstr_size);
-    if (!*registry) return -1;
-    *decoder = cdc_decoder_new(*registry, cdc_config_get(cfg, "position.field"));
-    if (*decoder) return 0;
-    cdc_registry_destroy(*registry);
-    *registry = NULL;
-    return cdc_errstr_set(errstr, errstr_size, "out of memory");
-}

@@ -85,11 +85,5 @@ int cdc_dlqread_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
                            cdc_dlqread_partition_t **parts, size_t *count,
                            char *errstr, size_t errstr_size);
 
-/* The registry client and decoder the pipeline would use for cfg. On
- * failure both are NULL and errstr says why. */
-int cdc_dlqread_decoder_new(const cdc_config_t *cfg,
-                            cdc_registry_t **registry,
-                            cdc_decoder_t **decoder, char *errstr,
-                            size_t errstr_size);
 
 #endif

@@ -294,7 +294,7 @@ int cdc_inspect_run(const cdc_config_t *cfg, const cdc_inspect_options_t *opts,
         rc = 0;
         goto done;
     }
-    if (cdc_dlqread_decoder_new(cfg, &r.registry, &r.decoder, errstr,
+    if (cdc_decoder_from_config(cfg, &r.registry, &r.decoder, errstr,
                                 errstr_size) != 0 ||
         reader_start(&r, topic, errstr, errstr_size) != 0)
         goto done;

@@ -14,7 +14,12 @@
  *            OK means every outcome is final: APPLIED, STALE or REJECTED
  *            (the core sends REJECTED events to the DLQ).
  *   ping   — is the sink reachable now (for /readyz); may be NULL.
- *   close  — flush and free. */
+ *   close  — flush and free.
+ *
+ * A sink also brings its configuration keys (src/configkey.h): the parser
+ * accepts them only in pipelines of that sink, and docs/configuration.md
+ * lists them in a section of its own. Adding a sink is its folder plus one
+ * line in src/sink.c. */
 #ifndef CDC_SINK_H
 #define CDC_SINK_H
 
@@ -22,6 +27,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "configkey.h"
 #include "event.h"
 #include "plan.h"
 
@@ -39,8 +45,14 @@ typedef struct cdc_sink_ops {
     /* The config key naming the target (e.g. "table.name.format"), whose
      * template the core fills for every change; NULL for none. */
     const char *route_key;
-    int (*open)(const cdc_config_t *cfg, void **state, char *errstr,
-                size_t errstr_size);
+    /* The keys only this sink reads, in the order of the docs and of
+     * `cdcsink check` (the core keys apply to every sink). */
+    const cdc_configkey_t *keys;
+    size_t nkeys;
+    /* OK (also when the target is not reachable yet: apply retries) or
+     * FATAL with errstr. */
+    cdc_sink_status_t (*open)(const cdc_config_t *cfg, void **state,
+                              char *errstr, size_t errstr_size);
     /* Writes the planned changes; outcomes[k] is filled for changes[k]
      * (APPLIED, STALE, SKIPPED or REJECTED). The arena lives as long as
      * the batch. On RETRY/FATAL errstr says why. */
@@ -61,10 +73,16 @@ typedef struct cdc_sink_ops {
 /* The sink registered under this name (the `sink` config key), or NULL. */
 const cdc_sink_ops_t *cdc_sink_find(const char *name);
 
-/* The planner for this sink's pipeline (its plan mode and route template
- * from cfg). NULL with errstr on failure (e.g. a bad template). */
-cdc_planner_t *cdc_sink_planner_new(const cdc_sink_ops_t *sink,
-                                    const cdc_config_t *cfg, char *errstr,
-                                    size_t errstr_size);
+/* The sinks that are built, with their keys, in the order of the sink list:
+ * what a pipeline file may name (cdc_config_load) and what the docs cover
+ * (src/configdoc.h). Static: it lives as long as the process. */
+const cdc_config_catalog_t *cdc_sink_catalog(void);
+
+/* The sink of cfg's pipeline: its ops, the planner made for it (its plan
+ * mode and route template), and its open state. -1 with errstr when it is
+ * not built in or cannot open (*planner may then need destroying). */
+int cdc_sink_open(const cdc_config_t *cfg, const cdc_sink_ops_t **ops,
+                  cdc_planner_t **planner, void **state, char *errstr,
+                  size_t errstr_size);
 
 #endif

@@ -37,8 +37,8 @@ static void jsonl_close(void *opaque)
     free(st);
 }
 
-int cdc_jsonl_open_path(const char *path, void **state, char *errstr,
-                        size_t errstr_size)
+cdc_sink_status_t cdc_jsonl_open_path(const char *path, void **state,
+                                      char *errstr, size_t errstr_size)
 {
     *state = NULL;
     if (!path || !*path) {
@@ -93,12 +93,12 @@ err:
     return CDC_SINK_FATAL;
 }
 
-static int jsonl_open(const cdc_config_t *cfg, void **state, char *errstr,
-                      size_t errstr_size)
+static cdc_sink_status_t jsonl_open(const cdc_config_t *cfg, void **state,
+                                    char *errstr, size_t errstr_size)
 {
     const char *path = cdc_config_get(cfg, "jsonl.path");
-    int rc = cdc_jsonl_open_path(path ? path : "-", state, errstr,
-                                 errstr_size);
+    cdc_sink_status_t rc = cdc_jsonl_open_path(path ? path : "-", state, errstr,
+                                               errstr_size);
     int line = cdc_config_line(cfg, "jsonl.path");
     if (rc != CDC_SINK_OK && line > 0 && errstr && errstr_size) {
         char msg[512];
@@ -193,10 +193,20 @@ static cdc_sink_status_t jsonl_apply(void *opaque,
     return CDC_SINK_OK;
 }
 
+/* The sink's keys; order here is the order of the docs and of `cdcsink
+ * check`. */
+static const cdc_configkey_t jsonl_keys[] = {
+    {.name = "jsonl.path", .type = CDC_KEY_STRING, .def = "-",
+     .desc = "File the change events are appended to, one JSON object per "
+             "line; `-` is standard output."},
+};
+
 const cdc_sink_ops_t cdc_jsonl_sink = {
     .name = "jsonl",
     .plan_mode = CDC_PLAN_LOG, /* every change, as it came */
     .route_key = NULL,
+    .keys = jsonl_keys,
+    .nkeys = sizeof jsonl_keys / sizeof jsonl_keys[0],
     .open = jsonl_open,
     .apply = jsonl_apply,
     .ping = NULL,

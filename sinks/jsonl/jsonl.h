@@ -24,8 +24,8 @@
  * ("-" = stdout) and allocates the sink state. Returns CDC_SINK_OK, or
  * CDC_SINK_FATAL with errstr naming the path. Exposed for tests and tools
  * that have no config file. */
-int cdc_jsonl_open_path(const char *path, void **state, char *errstr,
-                        size_t errstr_size);
+cdc_sink_status_t cdc_jsonl_open_path(const char *path, void **state,
+                                      char *errstr, size_t errstr_size);
 
 /* The sink registered as "jsonl" (src/sink.c). */
 extern const cdc_sink_ops_t cdc_jsonl_sink;

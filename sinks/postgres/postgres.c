@@ -174,15 +174,18 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
     return s;
 }
 
-static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
-                   size_t errstr_size)
+static cdc_sink_status_t pg_open(const cdc_config_t *cfg, void **state,
+                                 char *errstr, size_t errstr_size)
 {
     pg_sink_t *s = pg_sink_new(cfg);
-    if (!s) return cdc_errstr_set(errstr, errstr_size, "out of memory");
+    if (!s) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_SINK_FATAL;
+    }
     cdc_sink_status_t st = pg_connect(s, errstr, errstr_size);
     if (st == CDC_SINK_FATAL) {
         pg_close(s);
-        return -1;
+        return CDC_SINK_FATAL;
     }
     if (st == CDC_SINK_RETRY) /* not up yet: apply() keeps trying */
         cdc_log_warn("%s; will retry", errstr);
@@ -190,11 +193,11 @@ static int pg_open(const cdc_config_t *cfg, void **state, char *errstr,
         int applied, retry;
         if (cdc_pg_migrate(s->pool[0].conn, &applied, &retry, errstr, errstr_size) != 0) {
             pg_close(s);
-            return -1;
+            return CDC_SINK_FATAL;
         }
     }
     *state = s;
-    return 0;
+    return CDC_SINK_OK;
 }
 
 /* `cdcsink migrate`: cdcsink's migrations in the target of cfg. */
@@ -286,6 +289,8 @@ const cdc_sink_ops_t cdc_postgres_sink = {
     .name = "postgres",
     .plan_mode = CDC_PLAN_LATEST,
     .route_key = "table.name.format",
+    .keys = cdc_pg_keys,
+    .nkeys = CDC_PG_KEY_COUNT,
     .open = pg_open,
     .apply = pg_apply,
     .ping = pg_ping,

@@ -8,10 +8,11 @@
  * A value the database rejects (SQLSTATE class 22/23) is isolated by
  * replaying the batch row by row in savepoints; only that record is
  * rejected. sinks/postgres/README.md documents keys, type mapping and the
- * guard. */
+ * guard; the ops carry the key table of pg_keys.h. */
 #ifndef CDC_POSTGRES_H
 #define CDC_POSTGRES_H
 
+#include "pg_keys.h"
 #include "sink.h"
 
 extern const cdc_sink_ops_t cdc_postgres_sink;

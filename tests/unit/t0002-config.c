@@ -1,10 +1,12 @@
 /* t0002-config — pipeline files: values, defaults, every error message,
- * substitutions, kafka.* passthrough, secret masking, and that
- * docs/configuration.md is what the key table generates.
+ * sink keys, substitutions, kafka.* passthrough, secret masking, and that
+ * docs/configuration.md is what the template and the key tables generate.
  *
  * Runs with the repository root as working directory (ctest sets it).
  * `t0002-config --write-docs` regenerates docs/configuration.md. */
 #include "config.h"
+#include "configdoc.h"
+#include "sink.h"
 
 #include "unit.h"
 
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #define DOCS_PATH "docs/configuration.md"
+#define TEMPLATE_PATH "docs/configuration.template.md"
 #define EXAMPLE_PATH "sinks/jsonl/example.properties"
 
 /* The four keys every pipeline needs; the next line is line 5. */
@@ -26,8 +29,8 @@ static char errstr[512];
 static cdc_config_t *parse(const char *text)
 {
     errstr[0] = '\0';
-    return cdc_config_parse(text, "etc/orders.properties", errstr,
-                            sizeof errstr);
+    return cdc_config_parse(text, "etc/orders.properties", cdc_sink_catalog(),
+                            errstr, sizeof errstr);
 }
 
 /* Parsing must fail with exactly `want`. */
@@ -135,8 +138,9 @@ static void test_full_example_values_and_defaults(void)
     CHECK_STR(cdc_config_get(cfg, "log.format"), "logfmt");
     CHECK_INT(cdc_config_get_bool(cfg, "auto.create"), 0);
     CHECK_INT(cdc_config_get_bool(cfg, "auto.migrate"), 1);
-    CHECK_STR(cdc_config_get(cfg, "jsonl.path"), "-");
-    CHECK_STR(cdc_config_get(cfg, "key.format"), "${topic}:${key}");
+    /* keys of another sink, or of none built, have no value here */
+    CHECK(cdc_config_get(cfg, "jsonl.path") == NULL);
+    CHECK(cdc_config_get(cfg, "key.format") == NULL);
     CHECK(cdc_config_get(cfg, "schema.registry.ssl.ca.location") == NULL);
     CHECK(cdc_config_get(cfg, "no.such.key") == NULL);
     /* set vs default, and where */
@@ -222,8 +226,9 @@ static void test_line_errors(void)
     EXPECT_ERROR(BASE "delete.on.tombstone = maybe\n",
                  "etc/orders.properties:5: key 'delete.on.tombstone': "
                  "'maybe' is not a boolean (true or false)");
-    EXPECT_ERROR(BASE "auto.create = yes\n",
-                 "etc/orders.properties:5: key 'auto.create': 'yes' is not "
+    EXPECT_ERROR("name = orders\nsink = postgres\n"
+                 "connection.url = postgresql://db/x\nauto.create = yes\n",
+                 "etc/orders.properties:4: key 'auto.create': 'yes' is not "
                  "a boolean (true or false)");
     EXPECT_ERROR(BASE "delete.mode = x\n",
                  "etc/orders.properties:5: key 'delete.mode': 'x' is not one "
@@ -284,23 +289,98 @@ static void test_whole_file_errors(void)
     EXPECT_ERROR("name = n\nsink = jsonl\ntopics = a\n",
                  "etc/orders.properties: missing required key "
                  "'schema.registry.url'");
-    EXPECT_ERROR("name = n\nsink = redis\ntopics = a\n"
+    EXPECT_ERROR("name = n\nsink = postgres\ntopics = a\n"
                  "schema.registry.url = http://r\n",
                  "etc/orders.properties: missing required key "
-                 "'connection.url' for sink 'redis'");
+                 "'connection.url' for sink 'postgres'");
     EXPECT_ERROR("name = n\nsink = jsonl\nschema.registry.url = http://r\n",
                  "etc/orders.properties: missing required key 'topics' or "
                  "'topics.regex'");
     EXPECT_ERROR(BASE "topics.regex = ^x.*\n",
                  "etc/orders.properties: 'topics' (line 3) and "
                  "'topics.regex' (line 5) are both set; set exactly one");
-    EXPECT_ERROR(BASE "pk.fields = id\n",
-                 "etc/orders.properties:5: key 'pk.fields' does not apply to "
-                 "sink 'jsonl' (only postgres)");
     EXPECT_ERROR(BASE "errors.retry.backoff.initial.ms = 60000\n",
                  "etc/orders.properties:5: key "
                  "'errors.retry.backoff.initial.ms' (60000) is greater than "
                  "'errors.retry.backoff.max.ms' (30000)");
+}
+
+/* A sink's keys: only with that sink, before or after the `sink` line. */
+static void test_sink_keys(void)
+{
+    cdc_config_t *cfg = parse("name = orders\n"
+                              "connection.url = postgresql://db/x\n"
+                              "table.schema = replica\n"
+                              "sink = postgres\n"
+                              "topics = a\n"
+                              "schema.registry.url = http://r\n");
+    CHECK(cfg != NULL);
+    if (!cfg) fprintf(stderr, "  %s\n", errstr);
+    if (cfg) {
+        CHECK_STR(cdc_config_get(cfg, "connection.url"), "postgresql://db/x");
+        CHECK_STR(cdc_config_get(cfg, "table.schema"), "replica");
+        CHECK_INT(cdc_config_line(cfg, "table.schema"), 3);
+        CHECK_INT(cdc_config_get_int(cfg, "connection.pool.size"), 2);
+        CHECK_INT(cdc_config_get_bool(cfg, "auto.migrate"), 1);
+    }
+    cdc_config_destroy(cfg);
+
+    /* pk.fields is a core key: the planner reads it for every sink */
+    cfg = parse(BASE "pk.fields = id, tenant_id\n");
+    CHECK(cfg != NULL);
+    if (cfg) {
+        CHECK_STR(cdc_config_get(cfg, "pk.fields"), "id,tenant_id");
+        /* another sink's keys read as unset */
+        CHECK(cdc_config_get(cfg, "table.schema") == NULL);
+        CHECK_INT(cdc_config_get_int(cfg, "connection.pool.size"), 0);
+        CHECK_INT(cdc_config_get_bool(cfg, "auto.migrate"), 0);
+        CHECK_INT(cdc_config_line(cfg, "table.schema"), 0);
+    }
+    cdc_config_destroy(cfg);
+
+    EXPECT_ERROR(BASE "table.schema = s\n",
+                 "etc/orders.properties:5: key 'table.schema' does not apply "
+                 "to sink 'jsonl' (only postgres)");
+    EXPECT_ERROR("name = n\njsonl.path = out.jsonl\nsink = postgres\n"
+                 "connection.url = postgresql://db/x\n",
+                 "etc/orders.properties:2: key 'jsonl.path' does not apply "
+                 "to sink 'postgres' (only jsonl)");
+    /* only the sinks that are built */
+    EXPECT_ERROR("name = n\nsink = redis\ntopics = a\n"
+                 "schema.registry.url = http://r\n",
+                 "etc/orders.properties:2: key 'sink': 'redis' is not one of "
+                 "jsonl, postgres");
+    EXPECT_ERROR(BASE "index.name.format = ${topic}\n",
+                 "etc/orders.properties:5: unknown key 'index.name.format'");
+    EXPECT_ERROR(BASE "sink = postgres\n",
+                 "etc/orders.properties:5: key 'sink' repeated (first set on "
+                 "line 2)");
+    EXPECT_ERROR("name = n\nconnection.url = postgresql://db/x\ntopics = a\n"
+                 "schema.registry.url = http://r\n",
+                 "etc/orders.properties: missing required key 'sink'");
+}
+
+/* Every key has one meaning: no sink redefines a core key or takes a name
+ * of the kafka.* passthrough, and no sink lists a key twice. */
+static void test_catalog_keys_are_distinct(void)
+{
+    const cdc_config_catalog_t *catalog = cdc_sink_catalog();
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    CHECK_INT(catalog->count, 2);
+    for (size_t i = 0; i < catalog->count; i++) {
+        const cdc_configkeys_t *set = catalog->sinks[i];
+        CHECK(cdc_sink_find(set->sink) != NULL);
+        for (size_t j = 0; j < set->count; j++) {
+            const char *name = set->keys[j].name;
+            int distinct = !cdc_configkey_find(core, name) &&
+                           strncmp(name, "kafka.", 6) != 0 &&
+                           cdc_configkey_find(set, name) == &set->keys[j];
+            CHECK(distinct);
+            if (!distinct)
+                fprintf(stderr, "  sink %s: key '%s' is not distinct\n",
+                        set->sink, name);
+        }
+    }
 }
 
 static void test_env_substitution(void)
@@ -343,7 +423,8 @@ static void test_file_substitution(void)
                BASE "schema.registry.basic.auth.user.info = "
                     "svc:${file:registry-password}\n"
                     "kafka.ssl.key.password = ${file:crlf}\n");
-    cdc_config_t *cfg = cdc_config_load(pipeline, errstr, sizeof errstr);
+    cdc_config_t *cfg = cdc_config_load(pipeline, cdc_sink_catalog(), errstr,
+                                        sizeof errstr);
     CHECK(cfg != NULL);
     if (cfg) {
         CHECK_STR(cdc_config_get(cfg, "schema.registry.basic.auth.user.info"),
@@ -367,10 +448,11 @@ static void test_file_substitution(void)
              "%s:5: key 'kafka.sasl.password': cannot read file "
              "'%s/missing': No such file or directory",
              pipeline, dir);
-    CHECK(cdc_config_load(pipeline, errstr, sizeof errstr) == NULL);
-    CHECK_STR(errstr, want);
-    CHECK(cdc_config_load("/nonexistent/x.properties", errstr,
+    CHECK(cdc_config_load(pipeline, cdc_sink_catalog(), errstr,
                           sizeof errstr) == NULL);
+    CHECK_STR(errstr, want);
+    CHECK(cdc_config_load("/nonexistent/x.properties", cdc_sink_catalog(),
+                          errstr, sizeof errstr) == NULL);
     CHECK_STR(errstr, "/nonexistent/x.properties: No such file or directory");
     unlink(secret);
     unlink(crlf);
@@ -407,7 +489,10 @@ static void test_print_masks_secrets(void)
     CHECK(strstr(out, "connection.url = postgresql://app:********@db.example:"
                       "5432/analytics?sslmode=require&password=********\n"));
     CHECK(strstr(out, "# schema.registry.ssl.ca.location is not set\n"));
-    CHECK(strstr(out, "# jsonl.path = - (jsonl only)\n"));
+    /* only the pipeline's own sink's keys, none of another sink's */
+    CHECK(strstr(out, "table.schema = public\n"));
+    CHECK(strstr(out, "jsonl.path") == NULL);
+    CHECK(strstr(out, "only)") == NULL);
     CHECK(strstr(out, "kafka.bootstrap.servers = broker:9092\n"));
     CHECK(strstr(out, "kafka.sasl.password = ********\n"));
     CHECK(strstr(out, "kafka.sasl.jaas.config = ********\n"));
@@ -425,6 +510,15 @@ static void test_print_masks_secrets(void)
     CHECK(out && strstr(out, "connection.url = ********\n"));
     CHECK(out && strstr(out, "schema.registry.url = http://registry:8081\n"));
     CHECK(out && !strstr(out, "Pa55"));
+    free(out);
+    cdc_config_destroy(cfg);
+
+    /* a jsonl pipeline prints its sink's key, and no postgres key */
+    cfg = parse(BASE);
+    out = cfg ? printed(cfg) : NULL;
+    CHECK(out && strstr(out, "\njsonl.path = -\n"));
+    CHECK(out && !strstr(out, "connection.url"));
+    CHECK(out && !strstr(out, "table.schema"));
     free(out);
     cdc_config_destroy(cfg);
 }
@@ -446,67 +540,154 @@ static void test_errors_never_show_secrets(void)
                  "on line 5)");
 }
 
-static char *generated_docs(void)
+/* What docs/configuration.md should hold; `*text` is the caller's. */
+static void generated_docs(char **text)
 {
-    char *buf = NULL;
     size_t size = 0;
-    FILE *mem = open_memstream(&buf, &size);
-    cdc_config_write_docs(mem);
+    *text = NULL;
+    FILE *mem = open_memstream(text, &size);
+    int rc = cdc_configdoc_write(mem, TEMPLATE_PATH, cdc_sink_catalog(),
+                                 errstr, sizeof errstr);
     fclose(mem);
-    return buf;
+    CHECK_INT(rc, 0);
+    if (rc != 0) fprintf(stderr, "  %s\n", errstr);
+}
+
+/* Where `needle` starts in `s`, -1 when absent. */
+static long offset_of(const char *s, const char *needle)
+{
+    const char *at = strstr(s, needle);
+    return at ? (long)(at - s) : -1;
 }
 
 static void test_docs_match_table(void)
 {
-    char *want = generated_docs(), *got = read_all(DOCS_PATH);
+    char *want, *got = read_all(DOCS_PATH);
+    generated_docs(&want);
     int same = got && strcmp(got, want) == 0;
     CHECK(same);
     if (!same)
-        fprintf(stderr, "  %s differs from the key table in src/config.c; "
-                        "regenerate it from the repository root with\n"
-                        "    ./build/t0002-config --write-docs\n",
-                DOCS_PATH);
+        fprintf(stderr, "  %s differs from what %s and the key tables "
+                        "generate; regenerate it from the repository root "
+                        "with\n    ./build/t0002-config --write-docs\n",
+                DOCS_PATH, TEMPLATE_PATH);
+    CHECK(strncmp(want, "<!-- Generated from src/configkey.c", 35) == 0);
     CHECK(strstr(want, "| `connection.url` *required* *password masked* |"));
     CHECK(strstr(want, "| `schema.registry.basic.auth.user.info` *secret* |"));
     CHECK(strstr(want, "| `group.id` | string | `cdcsink.<name>` |"));
+    /* only built sinks; the core table has no sinks column */
+    CHECK(strstr(want, "| `sink` *required* | enum | — | `jsonl`, `postgres` |"));
+    CHECK(strstr(want, "| key | type | default | range / values | description |"));
+    CHECK(strstr(want, "| sinks |") == NULL);
+    CHECK(strstr(want, "redis") == NULL);
+    CHECK(strstr(want, "key.format") == NULL);
+    CHECK(strstr(want, "index.name.format") == NULL);
+    CHECK(strstr(want, "@CORE_KEYS@") == NULL);
+    CHECK(strstr(want, "@SINK_KEYS@") == NULL);
+    /* one section per sink, in sink-list order, each with its own keys */
+    long jsonl = offset_of(want, "\n## Keys of the jsonl sink\n");
+    long pg = offset_of(want, "\n## Keys of the postgres sink\n");
+    long path = offset_of(want, "| `jsonl.path` |");
+    long url = offset_of(want, "| `connection.url` ");
+    CHECK(jsonl >= 0 && jsonl < pg);
+    CHECK(path > jsonl && path < pg);
+    CHECK(url > pg);
     free(want);
     free(got);
 }
 
-/* The example must load, and name every key of the docs table. */
-static void test_example_lists_every_key(void)
+/* The template with a marker missing or unknown is refused. */
+static void test_docs_template_markers(void)
 {
-    cdc_config_t *cfg = cdc_config_load(EXAMPLE_PATH, errstr, sizeof errstr);
-    CHECK(cfg != NULL);
-    if (!cfg) fprintf(stderr, "  %s\n", errstr);
-    cdc_config_destroy(cfg);
-    char *docs = generated_docs(), *example = read_all(EXAMPLE_PATH);
+    char dir[] = "/tmp/t0002-template-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/t.md", dir);
+    FILE *devnull = fopen("/dev/null", "w");
+    write_file(path, "# C\n@CORE_KEYS@\n");
+    CHECK_INT(cdc_configdoc_write(devnull, path, cdc_sink_catalog(), errstr,
+                                  sizeof errstr), -1);
+    CHECK(strstr(errstr, "needs the lines @CORE_KEYS@ and @SINK_KEYS@") != NULL);
+    write_file(path, "@CORE_KEYS@\n@SINK_KEYS@\n@SINKS@\n");
+    CHECK_INT(cdc_configdoc_write(devnull, path, cdc_sink_catalog(), errstr,
+                                  sizeof errstr), -1);
+    CHECK(strstr(errstr, "t.md:3: unknown marker '@SINKS@'") != NULL);
+    fclose(devnull);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Whether `example` names `key`, set or commented out. */
+static int example_lists(const char *example, const char *key)
+{
+    char line[160], commented[160];
+    snprintf(line, sizeof line, "\n%s = ", key);
+    snprintf(commented, sizeof commented, "\n#%s = ", key);
+    return strstr(example, line) || strstr(example, commented);
+}
+
+static void check_example_lists(const char *path, const cdc_configkeys_t *set)
+{
+    char *example = read_all(path);
     CHECK(example != NULL);
-    for (char *row = docs; example && (row = strstr(row, "\n| `")); row++) {
-        char key[128], line[160], commented[160];
-        if (sscanf(row, "\n| `%127[^`]`", key) != 1) continue;
-        snprintf(line, sizeof line, "\n%s = ", key);
-        snprintf(commented, sizeof commented, "\n#%s = ", key);
-        int listed = strstr(example, line) || strstr(example, commented);
+    for (size_t i = 0; example && i < set->count; i++) {
+        int listed = example_lists(example, set->keys[i].name);
         CHECK(listed);
-        if (!listed) fprintf(stderr, "  %s lacks '%s'\n", EXAMPLE_PATH, key);
+        if (!listed) fprintf(stderr, "  %s lacks '%s'\n", path,
+                             set->keys[i].name);
     }
-    free(docs);
     free(example);
 }
 
+/* The jsonl example loads and names every core key and its sink's; every
+ * sink's example loads and names every key of its sink. */
+static void test_examples_list_every_key(void)
+{
+    cdc_config_t *cfg = cdc_config_load(EXAMPLE_PATH, cdc_sink_catalog(),
+                                        errstr, sizeof errstr);
+    CHECK(cfg != NULL);
+    if (!cfg) fprintf(stderr, "  %s\n", errstr);
+    cdc_config_destroy(cfg);
+    check_example_lists(EXAMPLE_PATH, cdc_configkey_core());
+    setenv("PGPASSWORD", "t0002", 0); /* sinks/postgres/example.properties */
+    const cdc_config_catalog_t *catalog = cdc_sink_catalog();
+    for (size_t i = 0; i < catalog->count; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "sinks/%s/example.properties",
+                 catalog->sinks[i]->sink);
+        cfg = cdc_config_load(path, catalog, errstr, sizeof errstr);
+        CHECK(cfg != NULL);
+        if (!cfg) fprintf(stderr, "  %s\n", errstr);
+        CHECK(cfg && strcmp(cdc_config_get(cfg, "sink"),
+                            catalog->sinks[i]->sink) == 0);
+        cdc_config_destroy(cfg);
+        check_example_lists(path, catalog->sinks[i]);
+    }
+}
+
+/* Generated whole before the file is opened: a bad template leaves the
+ * file as it was. */
 static int write_docs(void)
 {
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&buf, &size);
+    if (!mem) return 1;
+    int rc = cdc_configdoc_write(mem, TEMPLATE_PATH, cdc_sink_catalog(),
+                                 errstr, sizeof errstr);
+    fclose(mem);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", errstr);
+        free(buf);
+        return 1;
+    }
     FILE *f = fopen(DOCS_PATH, "w");
-    if (!f) {
+    if (!f || fputs(buf, f) == EOF || fclose(f) != 0) {
         perror(DOCS_PATH);
+        free(buf);
         return 1;
     }
-    cdc_config_write_docs(f);
-    if (fclose(f) != 0) {
-        perror(DOCS_PATH);
-        return 1;
-    }
+    free(buf);
     printf("wrote %s\n", DOCS_PATH);
     return 0;
 }
@@ -520,11 +701,14 @@ int main(int argc, char **argv)
     test_line_errors();
     test_kafka_rejected_keys();
     test_whole_file_errors();
+    test_sink_keys();
+    test_catalog_keys_are_distinct();
     test_env_substitution();
     test_file_substitution();
     test_print_masks_secrets();
     test_errors_never_show_secrets();
     test_docs_match_table();
-    test_example_lists_every_key();
+    test_docs_template_markers();
+    test_examples_list_every_key();
     return unit_finish("t0002-config");
 }

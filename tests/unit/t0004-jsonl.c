@@ -572,8 +572,8 @@ static void test_open_config(void)
                        "topics = cdc.public.orders\n"
                        "schema.registry.url = http://localhost:8081\n";
     snprintf(text, sizeof text, "%sjsonl.path = %s\n", head, path);
-    cdc_config_t *cfg = cdc_config_parse(text, "t0004.properties", err,
-                                         sizeof err);
+    cdc_config_t *cfg = cdc_config_parse(text, "t0004.properties",
+                                         cdc_sink_catalog(), err, sizeof err);
     if (!cfg) fprintf(stderr, "t0004: config: %s\n", err);
     CHECK(cfg != NULL);
     if (cfg) {
@@ -601,7 +601,8 @@ static void test_open_config(void)
     /* an unopenable path is fatal and points at the file and line */
     snprintf(text, sizeof text, "%sjsonl.path = /nonexistent-dir/x.jsonl\n",
              head);
-    cfg = cdc_config_parse(text, "t0004.properties", err, sizeof err);
+    cfg = cdc_config_parse(text, "t0004.properties", cdc_sink_catalog(), err,
+                           sizeof err);
     CHECK(cfg != NULL);
     if (cfg) {
         void *st = NULL;

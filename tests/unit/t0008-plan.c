@@ -6,6 +6,7 @@
 #include "fixture.h"
 #include "plan.h"
 #include "route.h"
+#include "sink.h"
 #include "unit.h"
 
 static void check_route(void)
@@ -152,7 +153,8 @@ static cdc_config_t *config(const char *extra)
              "name = t\nsink = postgres\nconnection.url = postgresql://localhost/x\ntopics = cdc.public.t\n"
              "schema.registry.url = http://localhost:1\n"
              "kafka.bootstrap.servers = localhost:1\n%s", extra);
-    cdc_config_t *cfg = cdc_config_parse(text, "t.properties", err, sizeof err);
+    cdc_config_t *cfg = cdc_config_parse(text, "t.properties", cdc_sink_catalog(),
+                                         err, sizeof err);
     if (!cfg) fprintf(stderr, "config: %s\n", err);
     return cfg;
 }

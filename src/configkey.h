@@ -1,0 +1,94 @@
+/* configkey — what a configuration key is, the keys every pipeline has,
+ * and the check of one value against its key.
+ *
+ * A key is one row of a static table: name, type, default, range, flags,
+ * description. The core table here holds the keys that apply to every
+ * sink; each sink's ops carry a table of the keys only it reads
+ * (src/sink.h), and src/sink.c hands the parser the catalog of the sinks
+ * that are built. Order within a table is the order of the docs and of
+ * `cdcsink check`. */
+#ifndef CDC_CONFIGKEY_H
+#define CDC_CONFIGKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum cdc_configkey_type {
+    CDC_KEY_STRING,
+    CDC_KEY_INT,
+    CDC_KEY_BOOL,
+    CDC_KEY_ENUM,
+    CDC_KEY_DURATION, /* integer milliseconds */
+    CDC_KEY_LIST      /* comma-separated, stored as "a,b,c" */
+} cdc_configkey_type_t;
+
+enum cdc_configkey_flag {
+    CDC_KEY_REQUIRED = 1 << 0, /* must be set (a sink's: in its pipelines) */
+    CDC_KEY_SECRET = 1 << 1,   /* value is never shown */
+    CDC_KEY_URL = 1 << 2       /* a URL whose password is never shown */
+};
+
+/* Extra validation of one value (of one list item for lists). Fills `why`
+ * with the tail of the message and returns -1; `shown` is the value as it
+ * may be printed (masked for secrets). */
+typedef int cdc_configkey_check_fn(const char *value, const char *shown,
+                                   char *why, size_t why_size);
+
+typedef struct cdc_configkey {
+    const char *name;
+    cdc_configkey_type_t type;
+    const char *def;           /* default, NULL for none */
+    const char *derive;        /* default is this prefix + `name` */
+    int64_t min, max;          /* CDC_KEY_INT, CDC_KEY_DURATION */
+    const char *const *values; /* CDC_KEY_ENUM, NULL-terminated */
+    int flags;                 /* enum cdc_configkey_flag */
+    cdc_configkey_check_fn *check;
+    const char *doc_range;     /* range/values column for checked strings */
+    const char *desc;
+} cdc_configkey_t;
+
+/* The keys of one sink (or, with sink NULL, the core keys). */
+typedef struct cdc_configkeys {
+    const char *sink;
+    const cdc_configkey_t *keys;
+    size_t count;
+} cdc_configkeys_t;
+
+/* The sinks a pipeline may name, each with its keys, in sink-list order
+ * (src/sink.c: cdc_sink_catalog). */
+typedef struct cdc_config_catalog {
+    const cdc_configkeys_t *const *sinks;
+    size_t count;
+} cdc_config_catalog_t;
+
+/* The keys of every pipeline, whatever its sink. The `sink` key among them
+ * has no values of its own: they are the catalog's sink names
+ * (cdc_configkey_sink_key). */
+const cdc_configkeys_t *cdc_configkey_core(void);
+
+/* The key of this name in `set`, or NULL. */
+const cdc_configkey_t *cdc_configkey_find(const cdc_configkeys_t *set,
+                                          const char *name);
+
+/* The key set of the sink of this name in `catalog`, or NULL. */
+const cdc_configkeys_t *cdc_configkey_catalog_sink(
+    const cdc_config_catalog_t *catalog, const char *sink);
+
+/* The core `sink` key with the catalog's sink names as its values, written
+ * to *key. The names array is the caller's to free (the names are the
+ * catalog's); -1 when out of memory. */
+int cdc_configkey_sink_key(const cdc_config_catalog_t *catalog,
+                           cdc_configkey_t *key, const char ***names);
+
+/* Checks `value` against k's type, range, values and check. Returns the
+ * value to store (lists normalised to "a,b,c", `topics.regex` anchored
+ * with `^`), which the caller frees, or NULL with `why` filled: the tail
+ * of a message, showing the value only as cdc_configkey_shown would. */
+char *cdc_configkey_validate(const cdc_configkey_t *k, const char *value,
+                             char *why, size_t why_size);
+
+/* The value as it may appear in output and messages: masked for secret
+ * and URL keys (src/mask.h). Caller frees; NULL when out of memory. */
+char *cdc_configkey_shown(const cdc_configkey_t *k, const char *value);
+
+#endif
