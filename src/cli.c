@@ -217,12 +217,13 @@ static int cmd_check(int argc, char **argv, volatile sig_atomic_t *stop)
 
 static void cli_setup_log(const cdc_config_t *cfg)
 {
+    const cdc_settings_t *set = cdc_config_settings(cfg);
     cdc_log_level_t level = CDC_LOG_INFO;
-    cdc_log_level_parse(cdc_config_get(cfg, "log.level"), &level);
-    cdc_log_format_t format = strcmp(cdc_config_get(cfg, "log.format"), "json") == 0
+    cdc_log_level_parse(set->log_level, &level);
+    cdc_log_format_t format = strcmp(set->log_format, "json") == 0
                                   ? CDC_LOG_FORMAT_JSON
                                   : CDC_LOG_FORMAT_LOGFMT;
-    cdc_log_setup(level, format, cdc_config_get(cfg, "name"));
+    cdc_log_setup(level, format, set->name);
 }
 
 static int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
@@ -315,14 +316,14 @@ static int cmd_lag(int argc, char **argv, volatile sig_atomic_t *stop)
         fprintf(stderr, "cdcsink: %s\n", errstr);
         return LAG_UNKNOWN;
     }
-    cdc_log_setup(CDC_LOG_ERROR, CDC_LOG_FORMAT_LOGFMT, cdc_config_get(cfg, "name"));
+    cdc_log_setup(CDC_LOG_ERROR, CDC_LOG_FORMAT_LOGFMT, cdc_config_settings(cfg)->name);
     cdc_lag_report_t report;
     if (cdc_lag_collect(cfg, 10000, &report, errstr, sizeof errstr) != 0) {
         fprintf(stderr, "cdcsink lag: UNKNOWN: %s\n", errstr);
         cdc_config_destroy(cfg);
         return LAG_UNKNOWN;
     }
-    if (json) cdc_lag_print_json(&report, cdc_config_get(cfg, "group.id"), stdout);
+    if (json) cdc_lag_print_json(&report, cdc_config_settings(cfg)->group_id, stdout);
     else cdc_lag_print_text(&report, stdout);
     int code = LAG_OK;
     if (crit >= 0 && report.total >= crit) code = LAG_CRIT;
@@ -339,11 +340,12 @@ static int cmd_migrate(int argc, char **argv, volatile sig_atomic_t *stop)
     cdc_config_t *cfg = cli_load(cli_find("migrate"), argc, argv, &code);
     if (!cfg) return code;
     cli_setup_log(cfg);
-    const cdc_sink_ops_t *sink = cdc_sink_find(cdc_config_get(cfg, "sink"));
+    const char *sink_name = cdc_config_settings(cfg)->sink;
+    const cdc_sink_ops_t *sink = cdc_sink_find(sink_name);
     if (!sink || !sink->migrate) {
         fprintf(stderr, "cdcsink migrate: sink %s keeps nothing of its own "
                         "in the target: nothing to migrate\n",
-                cdc_config_get(cfg, "sink"));
+                sink_name);
         cdc_config_destroy(cfg);
         return CDC_EXIT_USAGE;
     }
@@ -514,7 +516,7 @@ static int cmd_dlq_inspect(int argc, char **argv, volatile sig_atomic_t *stop)
     cdc_config_t *cfg = dlq_load("inspect", false, argc, argv, &a, &code);
     if (!cfg) return code;
     /* stdout is the JSON; only warnings and errors go to stderr. */
-    cdc_log_setup(CDC_LOG_WARN, CDC_LOG_FORMAT_LOGFMT, cdc_config_get(cfg, "name"));
+    cdc_log_setup(CDC_LOG_WARN, CDC_LOG_FORMAT_LOGFMT, cdc_config_settings(cfg)->name);
     cdc_inspect_options_t opts = {.filter = a.filter, .limit = a.limit};
     char errstr[1024];
     int64_t printed = 0;

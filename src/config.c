@@ -39,6 +39,7 @@ struct cdc_config {
     const cdc_configkeys_t *sink;        /* the named sink's keys, or NULL */
     struct setting *settings;            /* core keys, then the sink's */
     size_t setting_count;
+    cdc_settings_t typed; /* the core settings' values, filled once */
     struct kafka_entry *kafka;
     size_t kafka_count, kafka_cap;
 };
@@ -87,6 +88,13 @@ static struct setting *setting_find(const cdc_config_t *cfg, const char *name)
         if (strcmp(cfg->settings[i].key->name, name) == 0)
             return &cfg->settings[i];
     return NULL;
+}
+
+static const char *effective(const struct setting *s)
+{
+    if (s->value) return s->value;
+    if (s->derived) return s->derived;
+    return s->key->def;
 }
 
 /* Whether some sink of the catalog has this key. */
@@ -414,6 +422,33 @@ static int check_whole(struct parse_ctx *p)
     return derive_defaults(p);
 }
 
+/* Each core key's effective value into the field its row points at
+ * (cdc_settings_t); the strings stay the settings' own (or the table's
+ * defaults). */
+static void fill_typed(cdc_config_t *cfg)
+{
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    for (size_t i = 0; i < core->count; i++) {
+        const struct setting *s = &cfg->settings[i];
+        const char *v = effective(s);
+        char *field = (char *)&cfg->typed + s->key->field;
+        switch (s->key->type) {
+        case CDC_KEY_INT:
+        case CDC_KEY_DURATION:
+            *(int64_t *)field = v ? strtoll(v, NULL, 10) : 0;
+            break;
+        case CDC_KEY_BOOL:
+            *(bool *)field = v && strcmp(v, "true") == 0;
+            break;
+        case CDC_KEY_STRING:
+        case CDC_KEY_ENUM:
+        case CDC_KEY_LIST:
+            *(const char **)field = v;
+            break;
+        }
+    }
+}
+
 /* ---- public API --------------------------------------------------------- */
 
 static char *dir_of(const char *path)
@@ -436,8 +471,10 @@ static int parse_text(struct parse_ctx *p, const char *text)
                                &p->sink_names) == -1)
         fail_at(p, "out of memory");
     else if (collect_lines(p, copy) == 0 && choose_sink(p) == 0 &&
-             set_entries(p) == 0)
-        rc = check_whole(p);
+             set_entries(p) == 0 && check_whole(p) == 0) {
+        fill_typed(p->cfg);
+        rc = 0;
+    }
     for (size_t i = 0; i < p->entry_count; i++) free(p->entries[i].value);
     free(p->entries);
     free(p->sink_names);
@@ -528,13 +565,6 @@ static const struct kafka_entry *kafka_find(const cdc_config_t *cfg,
     return NULL;
 }
 
-static const char *effective(const struct setting *s)
-{
-    if (s->value) return s->value;
-    if (s->derived) return s->derived;
-    return s->key->def;
-}
-
 char **cdc_config_split_list(const char *list, int *oom)
 {
     *oom = 0;
@@ -613,6 +643,11 @@ int cdc_config_line(const cdc_config_t *cfg, const char *key)
 int cdc_config_is_set(const cdc_config_t *cfg, const char *key)
 {
     return cdc_config_line(cfg, key) > 0;
+}
+
+const cdc_settings_t *cdc_config_settings(const cdc_config_t *cfg)
+{
+    return &cfg->typed;
 }
 
 const char *cdc_config_origin(const cdc_config_t *cfg)

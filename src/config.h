@@ -41,6 +41,11 @@ cdc_config_t *cdc_config_parse(const char *text, const char *origin,
                                char *errstr, size_t errstr_size);
 void cdc_config_destroy(cdc_config_t *cfg);
 
+/* The core keys as typed fields (src/configkey.h), filled once at parse
+ * time: what the core reads, in its `_new` and open functions. Lives as
+ * long as cfg. */
+const cdc_settings_t *cdc_config_settings(const cdc_config_t *cfg);
+
 /* A list value ("a,b,c", as cdc_config_get returns lists) as a
  * NULL-terminated array of strings; NULL for an empty or NULL list, and
  * when out of memory (*oom set then). Free with cdc_config_free_list. */
@@ -48,10 +53,11 @@ char **cdc_config_split_list(const char *list, int *oom);
 void cdc_config_free_list(char **items);
 
 /* Effective value of a core key, a key of the configured sink or a set
- * `kafka.*` key: as set in the file, else the (possibly derived) default;
- * NULL when unset without default, and for any other key (another sink's
- * included). Lists come back normalised: "a,b,c". The string lives as long
- * as cfg. */
+ * `kafka.*` key, looked up by name (sinks read their own keys so; the core
+ * reads cdc_config_settings instead): as set in the file, else the
+ * (possibly derived) default; NULL when unset without default, and for any
+ * other key (another sink's included). Lists come back normalised:
+ * "a,b,c". The string lives as long as cfg. */
 const char *cdc_config_get(const cdc_config_t *cfg, const char *key);
 /* Integer and duration (milliseconds) keys; 0 for another sink's key. A key
  * of no table, or one that is not an integer key, is a programming error:

@@ -17,124 +17,142 @@
 #define TEN_YEARS_MS INT64_C(315360000000)
 #define NAME_MAX_LEN 200   /* "cdcsink.dlq." + name stays under Kafka's 249 */
 #define TOPIC_MAX_LEN 249
+/* A core row's field, as librdkafka's _RK(field). */
+#define FIELD(f) offsetof(cdc_settings_t, f)
 
 static cdc_configkey_check_fn check_name, check_topic, check_http_listen,
     check_user_info, check_http_url;
 
 /* The keys of every pipeline. Order here is the order of docs and print. */
 static const cdc_configkey_t core_keys[] = {
-    {.name = "name", .type = CDC_KEY_STRING, .flags = CDC_KEY_REQUIRED,
-     .check = check_name,
+    {.name = "name", .field = FIELD(name), .type = CDC_KEY_STRING,
+     .flags = CDC_KEY_REQUIRED, .check = check_name,
      .doc_range = "letters, digits, `.`, `_`, `-`; at most 200",
      .desc = "Pipeline name. Labels metrics and log lines and derives the "
              "default `group.id` and dead-letter topic."},
     /* values: the catalog's sinks (cdc_configkey_sink_key) */
-    {.name = "sink", .type = CDC_KEY_ENUM, .flags = CDC_KEY_REQUIRED,
+    {.name = "sink", .field = FIELD(sink), .type = CDC_KEY_ENUM,
+     .flags = CDC_KEY_REQUIRED,
      .desc = "Where changes are applied: one of the sinks built in. Each has "
              "keys of its own, below."},
-    {.name = "topics", .type = CDC_KEY_LIST, .check = check_topic,
-     .doc_range = "Kafka topic names",
+    {.name = "topics", .field = FIELD(topics), .type = CDC_KEY_LIST,
+     .check = check_topic, .doc_range = "Kafka topic names",
      .desc = "Topics to consume, comma-separated. Set exactly one of "
              "`topics` and `topics.regex`."},
-    {.name = "topics.regex", .type = CDC_KEY_STRING,
+    {.name = "topics.regex", .field = FIELD(topics_regex),
+     .type = CDC_KEY_STRING,
      .desc = "Regular expression (librdkafka syntax) selecting the topics to "
              "consume; a leading `^` is added when missing, because "
              "librdkafka treats only `^`-prefixed subscriptions as patterns. "
              "Set exactly one of `topics` and `topics.regex`."},
-    {.name = "group.id", .type = CDC_KEY_STRING, .derive = "cdcsink.",
+    {.name = "group.id", .field = FIELD(group_id), .type = CDC_KEY_STRING,
+     .derive = "cdcsink.",
      .desc = "Kafka consumer group. Replicas of one pipeline share it; every "
              "pipeline needs its own."},
-    {.name = "schema.registry.url", .type = CDC_KEY_STRING,
-     .flags = CDC_KEY_REQUIRED | CDC_KEY_URL, .check = check_http_url,
-     .doc_range = "`http://` or `https://` URL",
+    {.name = "schema.registry.url", .field = FIELD(schema_registry_url),
+     .type = CDC_KEY_STRING, .flags = CDC_KEY_REQUIRED | CDC_KEY_URL,
+     .check = check_http_url, .doc_range = "`http://` or `https://` URL",
      .desc = "Confluent-compatible Schema Registry the Avro schemas are "
              "fetched from."},
-    {.name = "schema.registry.basic.auth.user.info", .type = CDC_KEY_STRING,
-     .flags = CDC_KEY_SECRET, .check = check_user_info,
+    {.name = "schema.registry.basic.auth.user.info",
+     .field = FIELD(schema_registry_basic_auth_user_info),
+     .type = CDC_KEY_STRING, .flags = CDC_KEY_SECRET, .check = check_user_info,
      .doc_range = "`USER:PASSWORD`",
      .desc = "HTTP basic credentials for the registry."},
-    {.name = "schema.registry.ssl.ca.location", .type = CDC_KEY_STRING,
+    {.name = "schema.registry.ssl.ca.location",
+     .field = FIELD(schema_registry_ssl_ca_location), .type = CDC_KEY_STRING,
      .desc = "CA certificate file (PEM) that verifies the registry's TLS "
              "certificate; unset: the system's CA store."},
-    {.name = "schema.registry.timeout.ms", .type = CDC_KEY_DURATION,
+    {.name = "schema.registry.timeout.ms",
+     .field = FIELD(schema_registry_timeout_ms), .type = CDC_KEY_DURATION,
      .def = "10000", .min = 1, .max = HOUR_MS,
      .desc = "Timeout of one registry request; a timeout is a transient "
              "error."},
-    {.name = "batch.size", .type = CDC_KEY_INT, .def = "500", .min = 1,
-     .max = 100000,
+    {.name = "batch.size", .field = FIELD(batch_size), .type = CDC_KEY_INT,
+     .def = "500", .min = 1, .max = 100000,
      .desc = "Most records applied to the sink in one batch."},
-    {.name = "batch.max.wait.ms", .type = CDC_KEY_DURATION, .def = "100",
-     .min = 0, .max = HOUR_MS,
+    {.name = "batch.max.wait.ms", .field = FIELD(batch_max_wait_ms),
+     .type = CDC_KEY_DURATION, .def = "100", .min = 0, .max = HOUR_MS,
      .desc = "Longest wait for a batch to fill before it is applied anyway."},
-    {.name = "position.field", .type = CDC_KEY_STRING, .def = "source.lsn",
+    {.name = "position.field", .field = FIELD(position_field),
+     .type = CDC_KEY_STRING, .def = "source.lsn",
      .desc = "Field holding the source position that guards every write. "
              "`source.lsn` for Debezium envelopes; `__lsn` for events "
              "unwrapped by ExtractNewRecordState with `add.fields=lsn`."},
     /* Core: the planner (src/plan.c) identifies keyless records by it. */
-    {.name = "pk.fields", .type = CDC_KEY_LIST,
+    {.name = "pk.fields", .field = FIELD(pk_fields), .type = CDC_KEY_LIST,
      .desc = "Columns identifying a row, comma-separated; unset: the Kafka "
              "record key. A record without a key is identified by these "
              "columns of its row (else it goes to the DLQ, class `schema`); "
              "the postgres sink also makes them the primary key with "
              "`auto.create`."},
-    {.name = "delete.mode", .type = CDC_KEY_ENUM, .def = "hard",
+    {.name = "delete.mode", .field = FIELD(delete_mode), .type = CDC_KEY_ENUM,
+     .def = "hard",
      .values = (const char *const[]){"hard", "soft", "none", NULL},
      .desc = "`hard` deletes and records (key, position) in a tombstone "
              "ledger so a stale insert cannot resurrect the key; `soft` keeps "
              "the row and sets its deleted flag and position; `none` ignores "
              "deletes."},
-    {.name = "delete.retention.ms", .type = CDC_KEY_DURATION,
-     .def = "604800000", .min = 0, .max = TEN_YEARS_MS,
+    {.name = "delete.retention.ms", .field = FIELD(delete_retention_ms),
+     .type = CDC_KEY_DURATION, .def = "604800000", .min = 0,
+     .max = TEN_YEARS_MS,
      .desc = "How long the tombstone ledger keeps a hard-deleted key. A "
              "change older than this for a deleted key can resurrect it."},
-    {.name = "delete.on.tombstone", .type = CDC_KEY_BOOL, .def = "false",
+    {.name = "delete.on.tombstone", .field = FIELD(delete_on_tombstone),
+     .type = CDC_KEY_BOOL, .def = "false",
      .desc = "Delete by key on a Kafka tombstone (null value), for producers "
              "that drop the `op=d` event. Such deletes are unguarded: a "
              "tombstone carries no position."},
-    {.name = "errors.deadletterqueue.topic.name", .type = CDC_KEY_STRING,
+    {.name = "errors.deadletterqueue.topic.name",
+     .field = FIELD(errors_deadletterqueue_topic_name), .type = CDC_KEY_STRING,
      .derive = "cdcsink.dlq.", .check = check_topic,
      .doc_range = "a Kafka topic name",
      .desc = "Topic that receives records failing with a data error: "
              "original key and value, `__connect.errors.*` headers."},
-    {.name = "errors.retry.timeout.ms", .type = CDC_KEY_DURATION, .def = "-1",
-     .min = -1, .max = TEN_YEARS_MS,
+    {.name = "errors.retry.timeout.ms", .field = FIELD(errors_retry_timeout_ms),
+     .type = CDC_KEY_DURATION, .def = "-1", .min = -1, .max = TEN_YEARS_MS,
      .desc = "How long a batch failing with a transient error is retried "
              "before the pipeline stops; -1 retries forever."},
-    {.name = "errors.retry.backoff.initial.ms", .type = CDC_KEY_DURATION,
+    {.name = "errors.retry.backoff.initial.ms",
+     .field = FIELD(errors_retry_backoff_initial_ms), .type = CDC_KEY_DURATION,
      .def = "100", .min = 1, .max = HOUR_MS,
      .desc = "First retry delay; it doubles on every attempt. At most "
              "`errors.retry.backoff.max.ms`."},
-    {.name = "errors.retry.backoff.max.ms", .type = CDC_KEY_DURATION,
+    {.name = "errors.retry.backoff.max.ms",
+     .field = FIELD(errors_retry_backoff_max_ms), .type = CDC_KEY_DURATION,
      .def = "30000", .min = 1, .max = HOUR_MS,
      .desc = "Cap on the retry delay."},
-    {.name = "commit.interval.ms", .type = CDC_KEY_DURATION, .def = "5000",
-     .min = 1, .max = DAY_MS,
+    {.name = "commit.interval.ms", .field = FIELD(commit_interval_ms),
+     .type = CDC_KEY_DURATION, .def = "5000", .min = 1, .max = DAY_MS,
      .desc = "How often stored offsets are committed to Kafka; they are also "
              "committed on partition revoke and on shutdown."},
-    {.name = "apply.overlap", .type = CDC_KEY_BOOL, .def = "true",
+    {.name = "apply.overlap", .field = FIELD(apply_overlap),
+     .type = CDC_KEY_BOOL, .def = "true",
      .desc = "Collect and decode the next batch while the sink writes this "
              "one (on a thread of its own). Batches still complete, and "
              "offsets are still stored, in order; false writes and decodes "
              "by turns."},
-    {.name = "fetch.wake.ms", .type = CDC_KEY_DURATION, .def = "50",
-     .min = 0, .max = 60000,
+    {.name = "fetch.wake.ms", .field = FIELD(fetch_wake_ms),
+     .type = CDC_KEY_DURATION, .def = "50", .min = 0, .max = 60000,
      .desc = "While the pipeline lags, how often the partitions' leaders are "
              "asked for their watermarks so that librdkafka 2.0 resumes "
              "fetching as soon as its prefetch queue drains instead of up to "
              "a second later (docs/decisions.md); 0 turns this off."},
-    {.name = "shutdown.timeout.ms", .type = CDC_KEY_DURATION, .def = "30000",
-     .min = 0, .max = HOUR_MS,
+    {.name = "shutdown.timeout.ms", .field = FIELD(shutdown_timeout_ms),
+     .type = CDC_KEY_DURATION, .def = "30000", .min = 0, .max = HOUR_MS,
      .desc = "On SIGTERM, how long the batch in flight may take to finish "
              "and commit before the process exits."},
-    {.name = "http.listen", .type = CDC_KEY_STRING, .def = "127.0.0.1:9400",
-     .check = check_http_listen, .doc_range = "`HOST:PORT` or `off`",
+    {.name = "http.listen", .field = FIELD(http_listen), .type = CDC_KEY_STRING,
+     .def = "127.0.0.1:9400", .check = check_http_listen,
+     .doc_range = "`HOST:PORT` or `off`",
      .desc = "Address serving `/metrics`, `/healthz` and `/readyz`; `off` "
              "disables the listener; port 0 picks a free port (logged)."},
-    {.name = "log.level", .type = CDC_KEY_ENUM, .def = "info",
+    {.name = "log.level", .field = FIELD(log_level), .type = CDC_KEY_ENUM,
+     .def = "info",
      .values = (const char *const[]){"error", "warn", "info", "debug", NULL},
      .desc = "Least severe level that is logged."},
-    {.name = "log.format", .type = CDC_KEY_ENUM, .def = "logfmt",
-     .values = (const char *const[]){"logfmt", "json", NULL},
+    {.name = "log.format", .field = FIELD(log_format), .type = CDC_KEY_ENUM,
+     .def = "logfmt", .values = (const char *const[]){"logfmt", "json", NULL},
      .desc = "Log lines as logfmt or as one JSON object each."},
 };
 

@@ -6,10 +6,16 @@
  * sink; each sink's ops carry a table of the keys only it reads
  * (src/sink.h), and src/sink.c hands the parser the catalog of the sinks
  * that are built. Order within a table is the order of the docs and of
- * `cdcsink check`. */
+ * `cdcsink check`.
+ *
+ * Each core key row also points at its field of cdc_settings_t (an offset,
+ * as librdkafka's `_RK(...)` rows do), and the parser fills that struct
+ * once: the core reads `settings->batch_size`, never "batch.size" by
+ * string, so a misspelt key is a compile error. */
 #ifndef CDC_CONFIGKEY_H
 #define CDC_CONFIGKEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +51,46 @@ typedef struct cdc_configkey {
     cdc_configkey_check_fn *check;
     const char *doc_range;     /* range/values column for checked strings */
     const char *desc;
+    /* Core keys: offsetof(cdc_settings_t, <field>), a field of the C type
+     * of `type` (cdc_settings_t). Unused in a sink's table. */
+    size_t field;
 } cdc_configkey_t;
+
+/* The core keys' effective values (as set, else the possibly derived
+ * default), one field per core key in table order, typed by the key's type:
+ * STRING, ENUM and LIST keys are `const char *` (lists "a,b,c"; NULL when
+ * unset without default), INT and DURATION keys `int64_t` (milliseconds),
+ * BOOL keys `bool`. Filled once by the parser (cdc_config_settings); the
+ * strings live as long as the config. */
+typedef struct cdc_settings {
+    const char *name;
+    const char *sink;
+    const char *topics;       /* NULL when topics.regex is set */
+    const char *topics_regex; /* anchored with `^`; NULL when topics is set */
+    const char *group_id;
+    const char *schema_registry_url;
+    const char *schema_registry_basic_auth_user_info; /* secret */
+    const char *schema_registry_ssl_ca_location;
+    int64_t schema_registry_timeout_ms;
+    int64_t batch_size;
+    int64_t batch_max_wait_ms;
+    const char *position_field;
+    const char *pk_fields;
+    const char *delete_mode; /* "hard", "soft" or "none" */
+    int64_t delete_retention_ms;
+    bool delete_on_tombstone;
+    const char *errors_deadletterqueue_topic_name;
+    int64_t errors_retry_timeout_ms;
+    int64_t errors_retry_backoff_initial_ms;
+    int64_t errors_retry_backoff_max_ms;
+    int64_t commit_interval_ms;
+    bool apply_overlap;
+    int64_t fetch_wake_ms;
+    int64_t shutdown_timeout_ms;
+    const char *http_listen; /* HOST:PORT or "off" */
+    const char *log_level;   /* cdc_log_level_parse */
+    const char *log_format;  /* "logfmt" or "json" */
+} cdc_settings_t;
 
 /* The keys of one sink (or, with sink NULL, the core keys). */
 typedef struct cdc_configkeys {

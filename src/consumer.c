@@ -124,7 +124,8 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
                               const cdc_consumer_options_t *opts,
                               char *errstr, size_t errstr_size)
 {
-    const char *group = opts->group_id ? opts->group_id : cdc_config_get(cfg, "group.id");
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    const char *group = opts->group_id ? opts->group_id : set->group_id;
     if (opts->on_eof && conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size))
         return -1;
     /* cdcsink owns offsets: they are stored only after the sink or the DLQ
@@ -154,7 +155,7 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
      * at the source) only at a metadata refresh, every 5 minutes by
      * librdkafka's default: a new table's first changes would wait that
      * long. 10 s costs one small metadata request per interval. */
-    const char *regex = opts->topic ? NULL : cdc_config_get(cfg, "topics.regex");
+    const char *regex = opts->topic ? NULL : set->topics_regex;
     if (regex && *regex && !kafka_key_given(cfg, "topic.metadata.refresh.interval.ms") &&
         conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size))
         return -1;
@@ -175,7 +176,8 @@ static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg,
         rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
         return topics;
     }
-    const char *regex = cdc_config_get(cfg, "topics.regex");
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    const char *regex = set->topics_regex;
     if (regex && *regex) {
         /* librdkafka treats a name starting with ^ as a pattern. */
         char pattern[1024];
@@ -186,7 +188,7 @@ static rd_kafka_topic_partition_list_t *subscription(const cdc_config_t *cfg,
         return topics;
     }
     int oom;
-    char **names = cdc_config_split_list(cdc_config_get(cfg, "topics"), &oom);
+    char **names = cdc_config_split_list(set->topics, &oom);
     for (char **t = names; t && *t; t++)
         rd_kafka_topic_partition_list_add(topics, *t, RD_KAFKA_PARTITION_UA);
     cdc_config_free_list(names);
@@ -238,7 +240,7 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
         free(c);
         return NULL;
     }
-    int wake_ms = (int)cdc_config_get_int(cfg, "fetch.wake.ms");
+    int wake_ms = (int)cdc_config_settings(cfg)->fetch_wake_ms;
     if (wake_ms > 0) c->waker = cdc_fetchwake_start(c->rk, wake_ms);
     return c;
 }

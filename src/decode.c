@@ -589,16 +589,17 @@ int cdc_decoder_from_config(const cdc_config_t *cfg, cdc_registry_t **registry,
                             cdc_decoder_t **decoder, char *errstr,
                             size_t errstr_size)
 {
+    const cdc_settings_t *set = cdc_config_settings(cfg);
     cdc_registry_options_t opts = {
-        .url = cdc_config_get(cfg, "schema.registry.url"),
-        .basic_auth = cdc_config_get(cfg, "schema.registry.basic.auth.user.info"),
-        .ca_location = cdc_config_get(cfg, "schema.registry.ssl.ca.location"),
-        .timeout_ms = (long)cdc_config_get_int(cfg, "schema.registry.timeout.ms"),
+        .url = set->schema_registry_url,
+        .basic_auth = set->schema_registry_basic_auth_user_info,
+        .ca_location = set->schema_registry_ssl_ca_location,
+        .timeout_ms = (long)set->schema_registry_timeout_ms,
     };
     *decoder = NULL;
     *registry = cdc_registry_new(&opts, errstr, errstr_size);
     if (!*registry) return -1;
-    *decoder = cdc_decoder_new(*registry, cdc_config_get(cfg, "position.field"));
+    *decoder = cdc_decoder_new(*registry, set->position_field);
     if (*decoder) return 0;
     cdc_registry_destroy(*registry);
     *registry = NULL;

@@ -72,9 +72,10 @@ cdc_dlq_t *cdc_dlq_new(const cdc_config_t *cfg, char *errstr,
         cdc_errstr_set(errstr, errstr_size, "DLQ producer: %s", why);
         return NULL;
     }
-    dlq->topic = strdup(cdc_config_get(cfg, "errors.deadletterqueue.topic.name"));
-    dlq->pipeline = strdup(cdc_config_get(cfg, "name"));
-    dlq->sink = strdup(cdc_config_get(cfg, "sink"));
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    dlq->topic = strdup(set->errors_deadletterqueue_topic_name);
+    dlq->pipeline = strdup(set->name);
+    dlq->sink = strdup(set->sink);
     if (!dlq->topic || !dlq->pipeline || !dlq->sink) {
         cdc_dlq_destroy(dlq); /* nothing produced yet: closes at once */
         cdc_errstr_set(errstr, errstr_size, "out of memory");

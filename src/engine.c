@@ -36,11 +36,12 @@ struct cdc_engine {
 
 void cdc_engine_options_read(const cdc_config_t *cfg, cdc_engine_options_t *opts)
 {
+    const cdc_settings_t *set = cdc_config_settings(cfg);
     *opts = (cdc_engine_options_t){
-        .backoff_initial_ms = cdc_config_get_int(cfg, "errors.retry.backoff.initial.ms"),
-        .backoff_max_ms = cdc_config_get_int(cfg, "errors.retry.backoff.max.ms"),
-        .give_up_after_ms = cdc_config_get_int(cfg, "errors.retry.timeout.ms"),
-        .shutdown_timeout_ms = cdc_config_get_int(cfg, "shutdown.timeout.ms"),
+        .backoff_initial_ms = set->errors_retry_backoff_initial_ms,
+        .backoff_max_ms = set->errors_retry_backoff_max_ms,
+        .give_up_after_ms = set->errors_retry_timeout_ms,
+        .shutdown_timeout_ms = set->shutdown_timeout_ms,
     };
 }
 

@@ -273,7 +273,8 @@ int cdc_inspect_run(const cdc_config_t *cfg, const cdc_inspect_options_t *opts,
                     FILE *out, volatile sig_atomic_t *stop, int64_t *printed,
                     char *errstr, size_t errstr_size)
 {
-    const char *topic = cdc_config_get(cfg, "errors.deadletterqueue.topic.name");
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    const char *topic = set->errors_deadletterqueue_topic_name;
     inspect_reader_t r = {0};
     cdc_arena_init(&r.arena, 64 * 1024);
     cdc_buf_init(&r.buf);
@@ -282,7 +283,7 @@ int cdc_inspect_run(const cdc_config_t *cfg, const cdc_inspect_options_t *opts,
     /* librdkafka wants a group.id even to assign(); with assign() and no
      * commits the group is never joined and never holds offsets. */
     char group[512];
-    snprintf(group, sizeof group, "%s.dlq-inspect", cdc_config_get(cfg, "group.id"));
+    snprintf(group, sizeof group, "%s.dlq-inspect", set->group_id);
     if (!(r.rk = cdc_dlqread_consumer_new(cfg, group, errstr, errstr_size)))
         goto done;
     if (cdc_dlqread_partitions(r.rk, topic, INSPECT_TIMEOUT_MS, &r.parts,

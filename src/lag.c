@@ -12,7 +12,7 @@ static bool lag_topic_wanted(const cdc_config_t *cfg, const char *topic,
                              const regex_t *re)
 {
     if (re) return regexec(re, topic, 0, NULL, 0) == 0;
-    const char *list = cdc_config_get(cfg, "topics");
+    const char *list = cdc_config_settings(cfg)->topics;
     size_t n = strlen(topic);
     for (const char *p = list; p && *p;) {
         while (*p == ' ' || *p == ',') p++;
@@ -39,7 +39,7 @@ static rd_kafka_topic_partition_list_t *lag_partitions(
         return NULL;
     }
     regex_t re;
-    const char *pattern = cdc_config_get(cfg, "topics.regex");
+    const char *pattern = cdc_config_settings(cfg)->topics_regex;
     bool use_re = pattern && *pattern &&
                   regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
@@ -109,8 +109,9 @@ int cdc_lag_collect(const cdc_config_t *cfg, int timeout_ms,
     rd_kafka_conf_t *conf = cdc_consumer_kafka_conf(cfg, errstr, errstr_size);
     if (!conf) return -1;
     char why[512];
-    if (rd_kafka_conf_set(conf, "group.id", cdc_config_get(cfg, "group.id"),
-                          why, sizeof why) != RD_KAFKA_CONF_OK) {
+    const char *group = cdc_config_settings(cfg)->group_id;
+    if (rd_kafka_conf_set(conf, "group.id", group, why, sizeof why) !=
+        RD_KAFKA_CONF_OK) {
         rd_kafka_conf_destroy(conf);
         return cdc_errstr_set(errstr, errstr_size, "%s", why);
     }
@@ -130,8 +131,7 @@ int cdc_lag_collect(const cdc_config_t *cfg, int timeout_ms,
                            rd_kafka_err2str(err));
         } else {
             lag_fill(rk, parts, timeout_ms, report);
-            lag_group_state(rk, cdc_config_get(cfg, "group.id"), timeout_ms,
-                            report);
+            lag_group_state(rk, group, timeout_ms, report);
             rc = 0;
         }
         rd_kafka_topic_partition_list_destroy(parts);

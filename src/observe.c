@@ -29,12 +29,12 @@ cdc_observe_t *cdc_observe_new(const cdc_config_t *cfg, char *errstr,
 {
     cdc_observe_t *o = calloc(1, sizeof *o);
     if (!o) return NULL;
-    o->metrics = cdc_metrics_new(cdc_config_get(cfg, "name"),
-                                 cdc_config_get(cfg, "sink"));
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    o->metrics = cdc_metrics_new(set->name, set->sink);
     o->health = cdc_health_new(0);
     o->endpoints.metrics = o->metrics;
     o->endpoints.health = o->health;
-    const char *listen = cdc_config_get(cfg, "http.listen");
+    const char *listen = set->http_listen;
     if (listen && strcmp(listen, "off") != 0) {
         o->http = cdc_http_start(listen, cdc_health_http_handler, &o->endpoints,
                                  errstr, errstr_size);

@@ -176,11 +176,12 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
         return NULL;
     }
     p->cfg = cfg;
+    const cdc_settings_t *set = cdc_config_settings(cfg);
     p->set = (pipeline_settings_t){
-        .batch_size = (size_t)cdc_config_get_int(cfg, "batch.size"),
-        .batch_max_wait_ms = cdc_config_get_int(cfg, "batch.max.wait.ms"),
-        .commit_interval_ms = cdc_config_get_int(cfg, "commit.interval.ms"),
-        .overlap = cdc_config_get_bool(cfg, "apply.overlap"),
+        .batch_size = (size_t)set->batch_size,
+        .batch_max_wait_ms = set->batch_max_wait_ms,
+        .commit_interval_ms = set->commit_interval_ms,
+        .overlap = set->apply_overlap,
     };
     if (cdc_engine_parts_open(&p->parts, cfg, false, errstr, errstr_size) != 0)
         goto err;
@@ -278,7 +279,7 @@ cdc_pipeline_exit_t cdc_pipeline_run(cdc_pipeline_t *p,
 {
     bool fatal = false;
     cdc_log_info("consuming as group %s into sink %s",
-                 cdc_config_get(p->cfg, "group.id"), p->parts.sink->name);
+                 cdc_config_settings(p->cfg)->group_id, p->parts.sink->name);
     cdc_pipeline_exit_t r = CDC_PIPELINE_STOPPED;
     while (!*stop || cdc_engine_inflight(p->engine)) {
         if (batch_collect(p, stop, &fatal) != 0) {

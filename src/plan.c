@@ -35,13 +35,14 @@ cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
     if (!p) goto oom;
     p->mode = mode;
     cdc_buf_init(&p->route);
-    const char *delete_mode = cdc_config_get(cfg, "delete.mode");
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    const char *delete_mode = set->delete_mode;
     p->delete_mode = strcmp(delete_mode, "soft") == 0   ? DELETE_SOFT
                      : strcmp(delete_mode, "none") == 0 ? DELETE_NONE
                                                         : DELETE_HARD;
-    p->delete_on_tombstone = cdc_config_get_bool(cfg, "delete.on.tombstone");
+    p->delete_on_tombstone = set->delete_on_tombstone;
     int oom;
-    p->pk_fields = cdc_config_split_list(cdc_config_get(cfg, "pk.fields"), &oom);
+    p->pk_fields = cdc_config_split_list(set->pk_fields, &oom);
     if (oom) goto oom;
     if (route_template && !(p->route_template = strdup(route_template))) goto oom;
     return p;

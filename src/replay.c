@@ -249,7 +249,8 @@ static int replay_open(replay_t *r, char *errstr, size_t errstr_size)
                               errstr_size) != 0)
         return -1;
     char group[512];
-    snprintf(group, sizeof group, "%s.dlq-replay", cdc_config_get(r->cfg, "group.id"));
+    snprintf(group, sizeof group, "%s.dlq-replay",
+             cdc_config_settings(r->cfg)->group_id);
     cdc_consumer_options_t copts = {
         .group_id = group, .topic = r->topic, .on_eof = replay_on_eof};
     if (!(r->consumer = cdc_consumer_new(r->cfg, &copts, replay_on_rebalance, r,
@@ -340,7 +341,7 @@ cdc_replay_result_t cdc_replay_run(const cdc_config_t *cfg,
                                    size_t errstr_size)
 {
     replay_t r = {.cfg = cfg, .opts = opts, .out = out};
-    r.topic = cdc_config_get(cfg, "errors.deadletterqueue.topic.name");
+    r.topic = cdc_config_settings(cfg)->errors_deadletterqueue_topic_name;
     cdc_replay_result_t res = CDC_REPLAY_FAILED;
     if (replay_open(&r, errstr, errstr_size) != 0) goto done;
     if (replay_empty(&r)) {

@@ -52,7 +52,7 @@ int cdc_sink_open(const cdc_config_t *cfg, const cdc_sink_ops_t **ops,
                   cdc_planner_t **planner, void **state, char *errstr,
                   size_t errstr_size)
 {
-    const char *name = cdc_config_get(cfg, "sink");
+    const char *name = cdc_config_settings(cfg)->sink;
     *planner = NULL;
     *state = NULL;
     if (!(*ops = cdc_sink_find(name)))

@@ -146,6 +146,7 @@ static void pg_close(void *state)
 /* The sink's state from cfg, not connected yet; NULL when out of memory. */
 static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
 {
+    const cdc_settings_t *set = cdc_config_settings(cfg); /* core keys */
     pg_sink_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     int oom;
@@ -156,7 +157,7 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
     s->schema = strdup(cdc_config_get(cfg, "table.schema"));
     s->position_column = strdup(cdc_config_get(cfg, "position.column"));
     s->deleted_column = strdup(cdc_config_get(cfg, "deleted.column"));
-    s->pk_fields = cdc_config_split_list(cdc_config_get(cfg, "pk.fields"), &oom);
+    s->pk_fields = cdc_config_split_list(set->pk_fields, &oom);
     if (!s->conninfo || !s->pool || !s->schema || !s->position_column ||
         !s->deleted_column || oom) {
         pg_close(s);
@@ -169,8 +170,8 @@ static pg_sink_t *pg_sink_new(const cdc_config_t *cfg)
     s->auto_evolve = cdc_config_get_bool(cfg, "auto.evolve");
     /* The core decides what a delete does; the sink keeps the ledger
      * that hard deletes need (checked by upserts, purged here). */
-    s->hard_deletes = strcmp(cdc_config_get(cfg, "delete.mode"), "hard") == 0;
-    s->retention_ms = cdc_config_get_int(cfg, "delete.retention.ms");
+    s->hard_deletes = strcmp(set->delete_mode, "hard") == 0;
+    s->retention_ms = set->delete_retention_ms;
     return s;
 }
 

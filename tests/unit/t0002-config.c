@@ -1,6 +1,7 @@
 /* t0002-config — pipeline files: values, defaults, every error message,
- * sink keys, substitutions, kafka.* passthrough, secret masking, and that
- * docs/configuration.md is what the template and the key tables generate.
+ * sink keys, substitutions, kafka.* passthrough, secret masking, the typed
+ * core settings against the key table, and that docs/configuration.md is
+ * what the template and the key tables generate.
  *
  * Runs with the repository root as working directory (ctest sets it).
  * `t0002-config --write-docs` regenerates docs/configuration.md. */
@@ -10,6 +11,8 @@
 
 #include "unit.h"
 
+#include <stdalign.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -199,6 +202,233 @@ static void test_topics_regex_gets_anchor(void)
               "^dbserver1\\.inventory\\..*");
     CHECK(cdc_config_get(cfg, "topics") == NULL);
     cdc_config_destroy(cfg);
+}
+
+/* ---- typed settings (cdc_config_settings) ------------------------------ */
+
+/* Every core key set, each to a value no other key of its type has, so a
+ * row reading another key's field shows. */
+#define EVERY_CORE_KEY                                                       \
+    "name = typed\n"                                                         \
+    "sink = jsonl\n"                                                         \
+    "topics = a.b , c.d\n"                                                   \
+    "group.id = typed-group\n"                                               \
+    "schema.registry.url = https://user:pw@registry:8081\n"                  \
+    "schema.registry.basic.auth.user.info = user:secret\n"                   \
+    "schema.registry.ssl.ca.location = /etc/ssl/ca.pem\n"                    \
+    "schema.registry.timeout.ms = 1234\n"                                    \
+    "batch.size = 777\n"                                                     \
+    "batch.max.wait.ms = 55\n"                                               \
+    "position.field = __lsn\n"                                               \
+    "pk.fields = id , tenant_id\n"                                           \
+    "delete.mode = soft\n"                                                   \
+    "delete.retention.ms = 86400001\n"                                       \
+    "delete.on.tombstone = true\n"                                           \
+    "errors.deadletterqueue.topic.name = typed.dlq\n"                        \
+    "errors.retry.timeout.ms = 600000\n"                                     \
+    "errors.retry.backoff.initial.ms = 250\n"                                \
+    "errors.retry.backoff.max.ms = 9000\n"                                   \
+    "commit.interval.ms = 4321\n"                                            \
+    "apply.overlap = false\n"                                                \
+    "fetch.wake.ms = 17\n"                                                   \
+    "shutdown.timeout.ms = 2500\n"                                           \
+    "http.listen = 0.0.0.0:9500\n"                                           \
+    "log.level = debug\n"                                                    \
+    "log.format = json\n"
+
+/* Size and alignment of the C type a row's field has (cdc_settings_t). */
+static size_t field_size(cdc_configkey_type_t type, size_t *align)
+{
+    switch (type) {
+    case CDC_KEY_INT:
+    case CDC_KEY_DURATION:
+        *align = alignof(int64_t);
+        return sizeof(int64_t);
+    case CDC_KEY_BOOL:
+        *align = alignof(bool);
+        return sizeof(bool);
+    default:
+        *align = alignof(const char *);
+        return sizeof(const char *);
+    }
+}
+
+/* Each core row has a field of its own, in table order, of its type's
+ * C type, and cdc_settings_t has no field besides: laying the rows' types
+ * out in order as C does gives every row's offset and the struct's size. */
+static void test_settings_layout_is_the_table(void)
+{
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    size_t end = 0, max_align = 1;
+    for (size_t i = 0; i < core->count; i++) {
+        const cdc_configkey_t *k = &core->keys[i];
+        size_t align, size = field_size(k->type, &align);
+        size_t at = (end + align - 1) / align * align;
+        if (k->field != at)
+            fprintf(stderr, "  core key '%s': field at offset %zu, want %zu "
+                            "(no field of its own, or out of table order)\n",
+                    k->name, k->field, at);
+        CHECK_INT(k->field, at);
+        end = at + size;
+        if (align > max_align) max_align = align;
+    }
+    CHECK_INT(sizeof(cdc_settings_t), (end + max_align - 1) / max_align * max_align);
+}
+
+/* What a cdc_settings_t field is in C, and what it should be for a key. */
+enum c_type { C_INT64, C_BOOL, C_STRING };
+#define C_TYPE_OF(f)                                                         \
+    _Generic(((cdc_settings_t *)0)->f, int64_t: C_INT64, bool: C_BOOL,       \
+             const char *: C_STRING)
+#define NAMED(key, f) {key, offsetof(cdc_settings_t, f), C_TYPE_OF(f)}
+
+static enum c_type c_type_for(cdc_configkey_type_t type)
+{
+    if (type == CDC_KEY_INT || type == CDC_KEY_DURATION) return C_INT64;
+    return type == CDC_KEY_BOOL ? C_BOOL : C_STRING;
+}
+
+/* Each core key by name: its row points at the field of that name, whose
+ * C type is the row's. A new core key needs a line here. */
+static void test_settings_fields_by_name(void)
+{
+    static const struct {
+        const char *key;
+        size_t field;
+        enum c_type type;
+    } named[] = {
+        NAMED("name", name),
+        NAMED("sink", sink),
+        NAMED("topics", topics),
+        NAMED("topics.regex", topics_regex),
+        NAMED("group.id", group_id),
+        NAMED("schema.registry.url", schema_registry_url),
+        NAMED("schema.registry.basic.auth.user.info",
+              schema_registry_basic_auth_user_info),
+        NAMED("schema.registry.ssl.ca.location",
+              schema_registry_ssl_ca_location),
+        NAMED("schema.registry.timeout.ms", schema_registry_timeout_ms),
+        NAMED("batch.size", batch_size),
+        NAMED("batch.max.wait.ms", batch_max_wait_ms),
+        NAMED("position.field", position_field),
+        NAMED("pk.fields", pk_fields),
+        NAMED("delete.mode", delete_mode),
+        NAMED("delete.retention.ms", delete_retention_ms),
+        NAMED("delete.on.tombstone", delete_on_tombstone),
+        NAMED("errors.deadletterqueue.topic.name",
+              errors_deadletterqueue_topic_name),
+        NAMED("errors.retry.timeout.ms", errors_retry_timeout_ms),
+        NAMED("errors.retry.backoff.initial.ms",
+              errors_retry_backoff_initial_ms),
+        NAMED("errors.retry.backoff.max.ms", errors_retry_backoff_max_ms),
+        NAMED("commit.interval.ms", commit_interval_ms),
+        NAMED("apply.overlap", apply_overlap),
+        NAMED("fetch.wake.ms", fetch_wake_ms),
+        NAMED("shutdown.timeout.ms", shutdown_timeout_ms),
+        NAMED("http.listen", http_listen),
+        NAMED("log.level", log_level),
+        NAMED("log.format", log_format),
+    };
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    CHECK_INT(sizeof named / sizeof named[0], core->count);
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        const cdc_configkey_t *k = cdc_configkey_find(core, named[i].key);
+        CHECK(k != NULL);
+        if (!k) continue;
+        bool same = k->field == named[i].field &&
+                    c_type_for(k->type) == named[i].type;
+        CHECK(same);
+        if (!same)
+            fprintf(stderr, "  core key '%s': row points at offset %zu, its "
+                            "field is at %zu (C type %d, want %d)\n",
+                    k->name, k->field, named[i].field, (int)named[i].type,
+                    (int)c_type_for(k->type));
+    }
+}
+
+/* The typed field of core row k, as text the way cdc_config_get has it. */
+static const char *typed_text(const cdc_settings_t *set,
+                              const cdc_configkey_t *k, char *buf, size_t size)
+{
+    const char *field = (const char *)set + k->field;
+    switch (k->type) {
+    case CDC_KEY_INT:
+    case CDC_KEY_DURATION:
+        snprintf(buf, size, "%" PRId64, *(const int64_t *)field);
+        return buf;
+    case CDC_KEY_BOOL:
+        return *(const bool *)field ? "true" : "false";
+    default:
+        return *(const char *const *)field;
+    }
+}
+
+/* For every core key, the typed field says what cdc_config_get says. */
+static void check_settings_match_strings(const cdc_config_t *cfg,
+                                         const char *what)
+{
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    const cdc_settings_t *set = cdc_config_settings(cfg);
+    for (size_t i = 0; i < core->count; i++) {
+        const cdc_configkey_t *k = &core->keys[i];
+        char buf[32];
+        const char *typed = typed_text(set, k, buf, sizeof buf);
+        const char *text = cdc_config_get(cfg, k->name);
+        bool same = typed && text ? strcmp(typed, text) == 0 : typed == text;
+        CHECK(same);
+        if (!same)
+            fprintf(stderr, "  %s: core key '%s': typed \"%s\", string \"%s\"\n",
+                    what, k->name, typed ? typed : "(null)",
+                    text ? text : "(null)");
+    }
+}
+
+static void test_settings_match_strings(void)
+{
+    const cdc_configkeys_t *core = cdc_configkey_core();
+    cdc_config_t *every = parse(EVERY_CORE_KEY);
+    cdc_config_t *regex = parse("name = n\nsink = jsonl\n"
+                                "schema.registry.url = http://r\n"
+                                "topics.regex = dbserver1\\.inventory\\..*\n");
+    cdc_config_t *defaults = parse(BASE);
+    CHECK(every && regex && defaults);
+    if (!every || !regex || !defaults) {
+        fprintf(stderr, "  %s\n", errstr);
+        goto done;
+    }
+    /* the examples set every core key between them */
+    for (size_t i = 0; i < core->count; i++) {
+        const char *name = core->keys[i].name;
+        bool set = cdc_config_is_set(every, name) || cdc_config_is_set(regex, name);
+        CHECK(set);
+        if (!set) fprintf(stderr, "  core key '%s' is set in no example\n", name);
+    }
+    check_settings_match_strings(every, "every key set");
+    check_settings_match_strings(regex, "topics.regex");
+    check_settings_match_strings(defaults, "defaults");
+
+    /* a few by name, as the core reads them */
+    const cdc_settings_t *s = cdc_config_settings(every);
+    CHECK_STR(s->topics, "a.b,c.d");
+    CHECK(s->topics_regex == NULL);
+    CHECK_INT(s->batch_size, 777);
+    CHECK_INT(s->errors_retry_backoff_initial_ms, 250);
+    CHECK(s->delete_on_tombstone && !s->apply_overlap);
+    CHECK_STR(s->pk_fields, "id,tenant_id");
+    s = cdc_config_settings(regex);
+    CHECK(s->topics == NULL);
+    CHECK_STR(s->topics_regex, "^dbserver1\\.inventory\\..*");
+    s = cdc_config_settings(defaults);
+    CHECK_STR(s->group_id, "cdcsink.orders");
+    CHECK_STR(s->errors_deadletterqueue_topic_name, "cdcsink.dlq.orders");
+    CHECK_INT(s->errors_retry_timeout_ms, -1);
+    CHECK(s->apply_overlap && !s->delete_on_tombstone);
+    CHECK(s->pk_fields == NULL && s->schema_registry_ssl_ca_location == NULL);
+    CHECK_STR(s->delete_mode, "hard");
+done:
+    cdc_config_destroy(every);
+    cdc_config_destroy(regex);
+    cdc_config_destroy(defaults);
 }
 
 static void test_line_errors(void)
@@ -698,6 +928,9 @@ int main(int argc, char **argv)
     test_full_example_values_and_defaults();
     test_derived_defaults();
     test_topics_regex_gets_anchor();
+    test_settings_layout_is_the_table();
+    test_settings_fields_by_name();
+    test_settings_match_strings();
     test_line_errors();
     test_kafka_rejected_keys();
     test_whole_file_errors();
