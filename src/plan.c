@@ -26,10 +26,10 @@ struct cdc_planner {
 };
 
 cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
-                               const char *route_template, char *errstr,
-                               size_t errstr_size)
+                               const char *route_template, bool route_allows_key,
+                               char *errstr, size_t errstr_size)
 {
-    if (route_template && cdc_route_check(route_template, errstr, errstr_size) != 0)
+    if (route_template && cdc_route_check(route_template, route_allows_key, errstr, errstr_size) != 0)
         return NULL;
     cdc_planner_t *p = calloc(1, sizeof *p);
     if (!p) goto oom;

@@ -77,10 +77,11 @@ typedef struct cdc_planner cdc_planner_t;
 
 /* The planner for a pipeline: delete.mode, delete.on.tombstone and
  * pk.fields from cfg; the sink's mode and its route template (NULL for
- * none; checked here). NULL with errstr on failure. */
+ * none; checked here, ${key} allowed when route_allows_key). NULL with
+ * errstr on failure. */
 cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
-                               const char *route_template, char *errstr,
-                               size_t errstr_size);
+                               const char *route_template, bool route_allows_key,
+                               char *errstr, size_t errstr_size);
 
 void cdc_planner_destroy(cdc_planner_t *planner);
 

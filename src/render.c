@@ -577,6 +577,28 @@ int cdc_render_value(const cdc_value_t *v, const cdc_column_t *column,
     return buf->failed ? -1 : 0;
 }
 
+int cdc_render_text(const cdc_value_t *v, const cdc_column_t *column,
+                    cdc_buf_t *buf)
+{
+    if (v && !v->is_null && !v->unavailable && is_text_type(v->type)) {
+        cdc_buf_append(buf, v->u.str.ptr ? v->u.str.ptr : "", v->u.str.ptr ? v->u.str.len : 0);
+        return buf->failed ? -1 : 0;
+    }
+    if (v && !v->is_null && v->type == CDC_TYPE_JSON && v->u.str.ptr) {
+        cdc_buf_append(buf, v->u.str.ptr, v->u.str.len);
+        return buf->failed ? -1 : 0;
+    }
+    /* Dates, times and bytes render as JSON strings without escapes:
+     * their text is what lies between the quotes. */
+    size_t mark = buf->len;
+    if (cdc_render_value(v, column, buf) != 0) return -1;
+    if (buf->len - mark >= 2 && buf->data[mark] == '"' && buf->data[buf->len - 1] == '"') {
+        memmove(buf->data + mark, buf->data + mark + 1, buf->len - mark - 2);
+        cdc_buf_truncate(buf, buf->len - 2);
+    }
+    return 0;
+}
+
 int cdc_render_row(const cdc_row_schema_t *schema,
                          const cdc_value_t *row, cdc_buf_t *buf)
 {

@@ -30,6 +30,14 @@ int cdc_render_row(const cdc_row_schema_t *schema,
 int cdc_render_value(const cdc_value_t *value,
                            const cdc_column_t *column, cdc_buf_t *buf);
 
+/* Appends one value as plain text, the form a Redis hash field or a key
+ * holds: text types as they are (no quotes, no escapes), JSON as its text,
+ * dates, times, timestamps and base64 bytes as in JSON without the
+ * quotes, numbers and booleans as in JSON, arrays and structs as JSON.
+ * NULL renders as `null`. Returns 0 or -1 (memory). */
+int cdc_render_text(const cdc_value_t *value, const cdc_column_t *column,
+                    cdc_buf_t *buf);
+
 /* Appends `len` bytes of text as a JSON string: quotes, escapes, invalid
  * UTF-8 replaced by \ufffd. Returns 0 or -1 (memory). */
 int cdc_render_string(const char *text, size_t len,

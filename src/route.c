@@ -3,17 +3,20 @@
 #include <string.h>
 
 #include "errstr.h"
+#include "render.h"
 
 typedef enum route_var {
     ROUTE_TOPIC,
     ROUTE_DB,
     ROUTE_SCHEMA,
     ROUTE_TABLE,
+    ROUTE_KEY,
     ROUTE_UNKNOWN
 } route_var_t;
 
 static const char *const route_names[] = {"topic", "source.db",
-                                          "source.schema", "source.table"};
+                                          "source.schema", "source.table",
+                                          "key"};
 
 static route_var_t route_lookup(const char *name, size_t len)
 {
@@ -41,22 +44,49 @@ static const char *route_value(route_var_t var, const cdc_event_t *ev)
     }
 }
 
-int cdc_route_check(const char *t, char *errstr, size_t errstr_size)
+int cdc_route_check(const char *t, bool allow_key, char *errstr,
+                    size_t errstr_size)
 {
     for (const char *p = t; (p = strstr(p, "${")); ) {
         const char *end = strchr(p, '}');
         if (!end)
             return cdc_errstr_set(errstr, errstr_size,
                                   "'%s': unterminated ${", t);
-        if (route_lookup(p + 2, (size_t)(end - p - 2)) == ROUTE_UNKNOWN)
+        route_var_t var = route_lookup(p + 2, (size_t)(end - p - 2));
+        if (var == ROUTE_UNKNOWN || (var == ROUTE_KEY && !allow_key))
             return cdc_errstr_set(errstr, errstr_size,
                                   "'%s': unknown placeholder ${%.*s} (known: "
                                   "${topic}, ${source.db}, ${source.schema}, "
-                                  "${source.table})",
-                                  t, (int)(end - p - 2), p + 2);
+                                  "${source.table}%s)",
+                                  t, (int)(end - p - 2), p + 2,
+                                  allow_key ? ", ${key}" : "");
         p = end + 1;
     }
     return 0;
+}
+
+/* The key's values as text, escaped so that the parts stay apart. */
+static void put_key(const cdc_event_t *ev, cdc_buf_t *buf)
+{
+    if (!ev->key || !ev->key_schema) return;
+    cdc_buf_t text;
+    cdc_buf_init(&text);
+    for (size_t i = 0; i < ev->key_schema->ncolumns; i++) {
+        if (i) cdc_buf_putc(buf, ':');
+        const cdc_value_t *v = &ev->key[i];
+        if (v->is_null) {
+            cdc_buf_puts(buf, "\\N");
+            continue;
+        }
+        cdc_buf_reset(&text);
+        cdc_render_text(v, &ev->key_schema->columns[i], &text);
+        for (size_t k = 0; k < text.len; k++) {
+            if (text.data[k] == ':' || text.data[k] == '\\') cdc_buf_putc(buf, '\\');
+            cdc_buf_putc(buf, text.data[k]);
+        }
+        if (text.failed) buf->failed = true;
+    }
+    cdc_buf_free(&text);
 }
 
 void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
@@ -67,8 +97,12 @@ void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
         if (!end) break;
         cdc_buf_append(buf, p, (size_t)(open - p));
         route_var_t var = route_lookup(open + 2, (size_t)(end - open - 2));
-        const char *value = route_value(var, ev);
-        cdc_buf_puts(buf, value ? value : "");
+        if (var == ROUTE_KEY) {
+            put_key(ev, buf);
+        } else {
+            const char *value = route_value(var, ev);
+            cdc_buf_puts(buf, value ? value : "");
+        }
         p = end + 1;
     }
     cdc_buf_puts(buf, p);

@@ -1,18 +1,24 @@
 /* route — where a change goes: table, index or key names from templates.
  *
  * Templates take the placeholders of DESIGN.md §5: ${topic}, ${source.db},
- * ${source.schema}, ${source.table}. Anything else in ${...} is an error
- * found when the template is checked at start-up, never per record. */
+ * ${source.schema}, ${source.table}, and, where the sink allows it (Redis
+ * keys), ${key}: the record key's column values in key order, as plain
+ * text, joined by `:`; inside a value `\` becomes `\\` and `:` becomes
+ * `\:`, so the parts can always be told apart; an empty value stays empty
+ * and a NULL one is `\N`. Anything else in ${...} is an error found when
+ * the template is checked at start-up, never per record. */
 #ifndef CDC_ROUTE_H
 #define CDC_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
 #include "event.h"
 
-/* 0 when every placeholder in the template is known; -1 with errstr. */
-int cdc_route_check(const char *template_text, char *errstr,
+/* 0 when every placeholder in the template is known (${key} only when
+ * allow_key); -1 with errstr. */
+int cdc_route_check(const char *template_text, bool allow_key, char *errstr,
                     size_t errstr_size);
 
 /* Appends the template filled from the event to buf. */

@@ -8,10 +8,12 @@
 /* Each sink folder defines one of these; adding a sink is one line here. */
 extern const cdc_sink_ops_t cdc_jsonl_sink;
 extern const cdc_sink_ops_t cdc_postgres_sink;
+extern const cdc_sink_ops_t cdc_redis_sink;
 
 static const cdc_sink_ops_t *const sinks[] = {
     &cdc_jsonl_sink,
     &cdc_postgres_sink,
+    &cdc_redis_sink,
 };
 #define SINK_COUNT (sizeof sinks / sizeof sinks[0])
 
@@ -59,7 +61,8 @@ int cdc_sink_open(const cdc_config_t *cfg, const cdc_sink_ops_t **ops,
         return cdc_errstr_set(errstr, errstr_size, "sink '%s' is not built in", name);
     const char *route = (*ops)->route_key ? cdc_config_get(cfg, (*ops)->route_key) : NULL;
     char why[1024];
-    if (!(*planner = cdc_planner_new(cfg, (*ops)->plan_mode, route, why, sizeof why)) ||
+    if (!(*planner = cdc_planner_new(cfg, (*ops)->plan_mode, route, (*ops)->route_allows_key,
+                                     why, sizeof why)) ||
         (*ops)->open(cfg, state, why, sizeof why) != CDC_SINK_OK) {
         *state = NULL;
         return cdc_errstr_set(errstr, errstr_size, "sink %s: %s", name, why);

@@ -23,6 +23,7 @@
 #ifndef CDC_SINK_H
 #define CDC_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -45,6 +46,7 @@ typedef struct cdc_sink_ops {
     /* The config key naming the target (e.g. "table.name.format"), whose
      * template the core fills for every change; NULL for none. */
     const char *route_key;
+    bool route_allows_key; /* the template may use ${key} (see route.h) */
     /* The keys only this sink reads, in the order of the docs and of
      * `cdcsink check` (the core keys apply to every sink). */
     const cdc_configkey_t *keys;

@@ -180,3 +180,36 @@ dlq_replay() {
     "$CDCSINK" dlq replay -c "$cfg" "$@" >"$out" 2>>"$out.log" || replay_rc=$?
     cat "$out"
 }
+
+# redis_pipeline_file PATH KEY=VALUE...: a redis pipeline on the stack's
+# Redis; keys carry the prefix $redis_prefix (unique per test).
+redis_prefix="rt$uid"
+redis_pipeline_file() {
+    local path=$1
+    shift
+    pipeline_file "$path" sink=redis "connection.url=$REDIS_URL" \
+        "key.format=$redis_prefix:\${source.table}:\${key}" "$@"
+}
+
+# rcli ARGS...: redis-cli against the stack's Redis (the test's user).
+rcli() { redis-cli --no-auth-warning -u "$REDIS_URL" "$@"; }
+
+# redis_keys PATTERN: the data keys (not position markers) matching, sorted.
+redis_keys() { rcli --scan --pattern "$1" | grep -v '^__cdc:' | sort; }
+
+# jsonl_state FILE: the end state a change log implies, as the jq model
+# of the guard: per key (the record key as JSON), changes in position
+# order; a delete removes the row, an insert or update replaces it, and a
+# column Debezium left unavailable (unchanged TOASTed) keeps the value the
+# key had. Prints {"<key json>": row, ...}.
+jsonl_state() {
+    jq -s 'map(select(.op == "c" or .op == "u" or .op == "r" or .op == "d"))
+           | sort_by(.position)
+           | reduce .[] as $e ({};
+               ($e.key | tojson) as $k | . as $state
+               | if $e.op == "d" then del(.[$k])
+                 else .[$k] = ($e.after | with_entries(
+                     if (.value | type) == "object" and (.value | has("$unavailable"))
+                     then .value = ($state[$k][.key] // null) else . end))
+                 end)' "$1"
+}

@@ -23,8 +23,8 @@ static void check_route(void)
     CHECK_STR(b.data, "orders");
     cdc_buf_free(&b);
     char err[256];
-    CHECK_INT(cdc_route_check("${source.table}", err, sizeof err), 0);
-    CHECK_INT(cdc_route_check("${table}", err, sizeof err), -1);
+    CHECK_INT(cdc_route_check("${source.table}", false, err, sizeof err), 0);
+    CHECK_INT(cdc_route_check("${table}", false, err, sizeof err), -1);
     CHECK(strstr(err, "unknown placeholder ${table}") != NULL);
 }
 /* orders fixture: c1 c2 c3 u1 u2 d3 T3 (T = tombstone). */
@@ -167,7 +167,7 @@ static planned_t plan(const char *cfg_extra, cdc_plan_mode_t mode,
     memset(&p, 0, sizeof p);
     char err[256];
     cdc_config_t *cfg = config(cfg_extra);
-    cdc_planner_t *planner = cfg ? cdc_planner_new(cfg, mode, route, err, sizeof err) : NULL;
+    cdc_planner_t *planner = cfg ? cdc_planner_new(cfg, mode, route, false, err, sizeof err) : NULL;
     CHECK(planner != NULL);
     const cdc_event_t *events[16];
     for (size_t i = 0; i < count; i++) events[i] = &m[i].ev;

@@ -1,0 +1,545 @@
+#include "redis.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "errstr.h"
+#include "log.h"
+#include "rd_conn.h"
+#include "rd_keys.h"
+#include "render.h"
+
+enum {
+    CALL_MAX_CHANGES = 128, /* changes per script call: bounds its run time */
+    MAX_REDIRECTS = 5,      /* MOVED/ASK/NOSCRIPT rounds within one apply */
+    TIMEOUT_MS = 5000
+};
+
+typedef struct rd_sink {
+    cdc_rd_conn_t *conn;
+    bool hash;            /* redis.value.format=hash */
+    int64_t ttl_ms;       /* redis.ttl.ms */
+    int64_t retention_ms; /* delete.retention.ms: a hard delete's marker */
+    cdc_buf_t scratch;
+} rd_sink_t;
+
+/* One change, as the script takes it. */
+typedef struct rd_item {
+    const char *key, *marker;
+    size_t key_len, marker_len;
+    int slot;
+    char op;
+    char position[24];
+    const char **payload; /* arguments after op, position, n */
+    size_t *payload_len;
+    size_t npayload;
+} rd_item_t;
+
+/* One script call: items[first..first+count) of the sorted order. */
+typedef struct rd_call {
+    cdc_rd_node_t *node;
+    const size_t *items;
+    size_t count;
+    bool asking;   /* send ASKING first (an ASK redirect) */
+    bool pending;  /* to be sent (again) */
+} rd_call_t;
+
+/* ---------------------------------------------------------------------
+ * Open, close, ping
+ * ------------------------------------------------------------------- */
+
+static void rd_close(void *state)
+{
+    rd_sink_t *s = state;
+    if (!s) return;
+    cdc_rd_conn_destroy(s->conn);
+    cdc_buf_free(&s->scratch);
+    free(s);
+}
+
+static cdc_sink_status_t rd_open(const cdc_config_t *cfg, void **state,
+                                 char *errstr, size_t errstr_size)
+{
+    rd_sink_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_SINK_FATAL;
+    }
+    cdc_buf_init(&s->scratch);
+    s->hash = strcmp(cdc_config_get(cfg, "redis.value.format"), "hash") == 0;
+    s->ttl_ms = cdc_config_get_int(cfg, "redis.ttl.ms");
+    s->retention_ms = cdc_config_settings(cfg)->delete_retention_ms;
+    cdc_rd_tls_t tls = {
+        .ca_location = cdc_config_get(cfg, "redis.ssl.ca.location"),
+        .cert_location = cdc_config_get(cfg, "redis.ssl.certificate.location"),
+        .key_location = cdc_config_get(cfg, "redis.ssl.key.location"),
+    };
+    s->conn = cdc_rd_conn_new(cdc_config_get(cfg, "connection.url"),
+                              cdc_config_get_bool(cfg, "redis.cluster"), &tls,
+                              TIMEOUT_MS, errstr, errstr_size);
+    if (!s->conn) {
+        rd_close(s);
+        return CDC_SINK_FATAL;
+    }
+    cdc_sink_status_t st = cdc_rd_conn_ready(s->conn, errstr, errstr_size);
+    if (st == CDC_SINK_FATAL) {
+        rd_close(s);
+        return CDC_SINK_FATAL;
+    }
+    if (st == CDC_SINK_RETRY) cdc_log_warn("%s; will retry", errstr);
+    *state = s;
+    return CDC_SINK_OK;
+}
+
+static int rd_ping(void *state)
+{
+    rd_sink_t *s = state;
+    return cdc_rd_conn_ping(s->conn) ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------
+ * Changes as script arguments
+ * ------------------------------------------------------------------- */
+
+static char op_of(cdc_action_t action)
+{
+    switch (action) {
+    case CDC_ACTION_UPSERT: return 'u';
+    case CDC_ACTION_SOFT_DELETE: return 's';
+    case CDC_ACTION_DELETE: return 'd';
+    case CDC_ACTION_KEY_DELETE: return 'k';
+    }
+    return 'u';
+}
+
+/* Positions as 20 digits, shifted so that string order is number order
+ * for negative ones too. */
+static void position_text(const cdc_event_t *ev, char out[24])
+{
+    uint64_t v = ev->has_position ? (uint64_t)ev->position ^ (UINT64_C(1) << 63) : 0;
+    snprintf(out, 24, "%020" PRIu64, v);
+}
+
+typedef struct arg_list {
+    const char **argv;
+    size_t *len;
+    size_t count, cap;
+} arg_list_t;
+
+static int arg_push(arg_list_t *a, const char *p, size_t len, cdc_arena_t *arena)
+{
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        const char **argv = cdc_arena_alloc(arena, cap * sizeof *argv);
+        size_t *lens = cdc_arena_alloc(arena, cap * sizeof *lens);
+        if (!argv || !lens) return -1;
+        if (a->count) {
+            memcpy(argv, a->argv, a->count * sizeof *argv);
+            memcpy(lens, a->len, a->count * sizeof *lens);
+        }
+        a->argv = argv;
+        a->len = lens;
+        a->cap = cap;
+    }
+    a->argv[a->count] = p;
+    a->len[a->count++] = len;
+    return 0;
+}
+
+static int arg_copy(arg_list_t *a, const char *p, size_t len, cdc_arena_t *arena)
+{
+    char *copy = cdc_arena_alloc(arena, len + 1);
+    if (!copy) return -1;
+    memcpy(copy, p, len);
+    copy[len] = '\0';
+    return arg_push(a, copy, len, arena);
+}
+
+/* The row as JSON, cut at its unavailable columns: seg0 name1 seg1 ...
+ * (rd_script.c). A soft delete's row carries "__deleted":true. */
+static int json_payload(rd_sink_t *s, const cdc_change_t *c, arg_list_t *a,
+                        cdc_arena_t *arena)
+{
+    cdc_buf_t *b = &s->scratch;
+    cdc_buf_reset(b);
+    cdc_buf_putc(b, '{');
+    bool first = true;
+    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
+        const cdc_column_t *col = &c->row_schema->columns[i];
+        if (!first) cdc_buf_putc(b, ',');
+        first = false;
+        cdc_render_string(col->name, strlen(col->name), b);
+        cdc_buf_putc(b, ':');
+        if (!c->row[i].unavailable) {
+            cdc_render_value(&c->row[i], col, b);
+            continue;
+        }
+        /* The segment ends here; the script puts the stored value in. */
+        if (b->failed || arg_copy(a, b->data, b->len, arena) != 0) return -1;
+        cdc_buf_reset(b);
+        cdc_render_string(col->name, strlen(col->name), b);
+        if (b->failed || arg_copy(a, b->data + 1, b->len - 2, arena) != 0) return -1;
+        cdc_buf_reset(b);
+    }
+    if (c->action == CDC_ACTION_SOFT_DELETE)
+        cdc_buf_puts(b, first ? "\"__deleted\":true" : ",\"__deleted\":true");
+    cdc_buf_putc(b, '}');
+    return b->failed ? -1 : arg_copy(a, b->data, b->len, arena);
+}
+
+/* Fields to set (count, field value ...), then fields to delete. */
+static int hash_payload(rd_sink_t *s, const cdc_change_t *c, arg_list_t *a,
+                        cdc_arena_t *arena)
+{
+    size_t count_at = a->count;
+    if (arg_push(a, "", 0, arena) != 0) return -1; /* the count, below */
+    size_t nset = 0;
+    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
+        const cdc_value_t *v = &c->row[i];
+        if (v->unavailable || v->is_null) continue;
+        const cdc_column_t *col = &c->row_schema->columns[i];
+        cdc_buf_reset(&s->scratch);
+        if (cdc_render_text(v, col, &s->scratch) != 0 ||
+            arg_push(a, col->name, strlen(col->name), arena) != 0 ||
+            arg_copy(a, s->scratch.data ? s->scratch.data : "", s->scratch.len, arena) != 0)
+            return -1;
+        nset++;
+    }
+    if (c->action == CDC_ACTION_SOFT_DELETE) {
+        if (arg_push(a, "__deleted", 9, arena) != 0 || arg_push(a, "true", 4, arena) != 0)
+            return -1;
+        nset++;
+    }
+    char count[24];
+    int n = snprintf(count, sizeof count, "%zu", nset);
+    char *copy = cdc_arena_strndup(arena, count, (size_t)n);
+    if (!copy) return -1;
+    a->argv[count_at] = copy;
+    a->len[count_at] = (size_t)n;
+    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
+        const cdc_value_t *v = &c->row[i];
+        if (!v->is_null || v->unavailable) continue;
+        const char *name = c->row_schema->columns[i].name;
+        if (arg_push(a, name, strlen(name), arena) != 0) return -1;
+    }
+    if (c->action == CDC_ACTION_UPSERT && arg_push(a, "__deleted", 9, arena) != 0)
+        return -1;
+    return 0;
+}
+
+static int item_build(rd_sink_t *s, const cdc_change_t *c, rd_item_t *it,
+                      cdc_arena_t *arena)
+{
+    memset(it, 0, sizeof *it);
+    it->key = c->target ? c->target : "";
+    it->key_len = strlen(it->key);
+    it->slot = cdc_rd_key_slot(it->key, it->key_len);
+    it->op = op_of(c->action);
+    position_text(c->event, it->position);
+    /* The marker shares the key's slot whatever the key holds. */
+    const char *tag = cdc_rd_slot_tag(it->slot);
+    size_t mlen = strlen("__cdc:pos:{") + strlen(tag) + 2 + it->key_len;
+    char *marker = cdc_arena_alloc(arena, mlen + 1);
+    if (!marker) return -1;
+    snprintf(marker, mlen + 1, "__cdc:pos:{%s}:%s", tag, it->key);
+    it->marker = marker;
+    it->marker_len = mlen;
+    arg_list_t a = {0};
+    int rc = 0;
+    if ((it->op == 'u' || it->op == 's') && c->row && c->row_schema)
+        rc = s->hash ? hash_payload(s, c, &a, arena) : json_payload(s, c, &a, arena);
+    it->payload = a.argv;
+    it->payload_len = a.len;
+    it->npayload = a.count;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Calls
+ * ------------------------------------------------------------------- */
+
+typedef struct slot_index {
+    int slot;
+    size_t index;
+} slot_index_t;
+
+static int by_slot(const void *x, const void *y)
+{
+    const slot_index_t *a = x, *b = y;
+    if (a->slot != b->slot) return a->slot < b->slot ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index); /* stable */
+}
+
+/* The items' indexes ordered by slot, so that a call holds one slot. */
+static int order_by_slot(const rd_item_t *items, size_t n, size_t *order,
+                         cdc_arena_t *arena)
+{
+    slot_index_t *keys = cdc_arena_alloc(arena, (n + 1) * sizeof *keys);
+    if (!keys) return -1;
+    for (size_t i = 0; i < n; i++) keys[i] = (slot_index_t){items[i].slot, i};
+    qsort(keys, n, sizeof *keys, by_slot);
+    for (size_t i = 0; i < n; i++) order[i] = keys[i].index;
+    return 0;
+}
+
+/* Groups the items into calls: one slot per call in a Cluster, at most
+ * CALL_MAX_CHANGES changes each. */
+static rd_call_t *calls_make(rd_sink_t *s, rd_item_t *items, size_t n,
+                             size_t *ncalls, cdc_arena_t *arena)
+{
+    size_t *order = cdc_arena_alloc(arena, (n + 1) * sizeof *order);
+    rd_call_t *calls = cdc_arena_alloc(arena, (n + 1) * sizeof *calls);
+    if (!order || !calls) return NULL;
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    bool cluster = cdc_rd_conn_is_cluster(s->conn);
+    if (cluster && order_by_slot(items, n, order, arena) != 0) return NULL;
+    *ncalls = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && j - i < CALL_MAX_CHANGES &&
+               (!cluster || items[order[j]].slot == items[order[i]].slot))
+            j++;
+        calls[(*ncalls)++] = (rd_call_t){
+            .node = cdc_rd_conn_node_for(s->conn, items[order[i]].slot),
+            .items = &order[i], .count = j - i, .pending = true};
+        i = j;
+    }
+    return calls;
+}
+
+/* EVALSHA sha numkeys K M ... layout ttl retention op pos n payload ... */
+static int call_argv(rd_sink_t *s, const rd_call_t *call, const rd_item_t *items,
+                     arg_list_t *a, cdc_arena_t *arena)
+{
+    char numkeys[24], ttl[24], retention[24];
+    snprintf(numkeys, sizeof numkeys, "%zu", call->count * 2);
+    snprintf(ttl, sizeof ttl, "%" PRId64, s->ttl_ms);
+    snprintf(retention, sizeof retention, "%" PRId64,
+             s->retention_ms > 0 ? s->retention_ms : 1);
+    const char *sha = cdc_rd_conn_script_sha(s->conn);
+    if (arg_push(a, "EVALSHA", 7, arena) || arg_copy(a, sha, strlen(sha), arena) ||
+        arg_copy(a, numkeys, strlen(numkeys), arena))
+        return -1;
+    for (size_t k = 0; k < call->count; k++) {
+        const rd_item_t *it = &items[call->items[k]];
+        if (arg_push(a, it->key, it->key_len, arena) ||
+            arg_push(a, it->marker, it->marker_len, arena))
+            return -1;
+    }
+    if (arg_push(a, s->hash ? "h" : "j", 1, arena) || arg_copy(a, ttl, strlen(ttl), arena) ||
+        arg_copy(a, retention, strlen(retention), arena))
+        return -1;
+    for (size_t k = 0; k < call->count; k++) {
+        const rd_item_t *it = &items[call->items[k]];
+        char n[24];
+        snprintf(n, sizeof n, "%zu", it->npayload);
+        if (arg_push(a, &it->op, 1, arena) || arg_push(a, it->position, 20, arena) ||
+            arg_copy(a, n, strlen(n), arena))
+            return -1;
+        for (size_t p = 0; p < it->npayload; p++)
+            if (arg_push(a, it->payload[p], it->payload_len[p], arena)) return -1;
+    }
+    return 0;
+}
+
+/* Reads a script's reply into the outcomes of its changes. */
+static void call_outcomes(rd_sink_t *s, const rd_call_t *call, const rd_item_t *items,
+                          const redisReply *r, cdc_outcome_t *outcomes,
+                          cdc_arena_t *arena)
+{
+    for (size_t k = 0; k < call->count; k++) {
+        size_t i = call->items[k];
+        const redisReply *e = k < r->elements ? r->element[k] : NULL;
+        if (e && e->type == REDIS_REPLY_INTEGER) {
+            outcomes[i].kind = e->integer == 1 ? CDC_OUTCOME_APPLIED : CDC_OUTCOME_STALE;
+            continue;
+        }
+        char why[512];
+        cdc_errstr_set(why, sizeof why,
+                       "key %s holds a %s; redis.value.format=%s writes a %s",
+                       items[i].key, e && e->str ? e->str : "value of another type",
+                       s->hash ? "hash" : "json", s->hash ? "hash" : "string");
+        cdc_outcome_reject(&outcomes[i], "data", "WRONGTYPE", why, arena);
+    }
+}
+
+/* Where a MOVED/ASK reply sends the call: "MOVED 3999 127.0.0.1:6381". */
+static cdc_rd_node_t *redirect_target(rd_sink_t *s, const char *error)
+{
+    const char *space = strrchr(error, ' ');
+    const char *colon = space ? strrchr(space, ':') : NULL;
+    if (!colon) return NULL;
+    char host[256];
+    size_t hlen = (size_t)(colon - space - 1);
+    if (hlen == 0 || hlen >= sizeof host) return NULL;
+    memcpy(host, space + 1, hlen);
+    host[hlen] = '\0';
+    return cdc_rd_conn_node_at(s->conn, host, atoi(colon + 1));
+}
+
+typedef struct apply_state {
+    rd_sink_t *s;
+    rd_item_t *items;
+    cdc_outcome_t *outcomes;
+    cdc_arena_t *arena;
+    char *errstr;
+    size_t errstr_size;
+    bool refresh; /* a MOVED was seen: read the slot map again */
+} apply_state_t;
+
+/* What one reply means; the call stays pending when it must be sent
+ * again (NOSCRIPT, MOVED, ASK). */
+static cdc_sink_status_t call_reply(apply_state_t *as, rd_call_t *call,
+                                    const redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY) {
+        call_outcomes(as->s, call, as->items, r, as->outcomes, as->arena);
+        call->pending = false;
+        return CDC_SINK_OK;
+    }
+    const char *error = r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply";
+    if (strncmp(error, "NOSCRIPT", 8) == 0)
+        return cdc_rd_conn_load_script(as->s->conn, call->node, as->errstr, as->errstr_size);
+    bool moved = strncmp(error, "MOVED ", 6) == 0, ask = strncmp(error, "ASK ", 4) == 0;
+    if (moved || ask) {
+        cdc_rd_node_t *to = redirect_target(as->s, error);
+        if (!to) return cdc_errstr_set(as->errstr, as->errstr_size, "redis: %s", error),
+                      CDC_SINK_RETRY;
+        call->node = to;
+        call->asking = ask;
+        as->refresh |= moved;
+        return CDC_SINK_OK;
+    }
+    cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", call->node->at.host,
+                   call->node->at.port, error);
+    if (strncmp(error, "OOM", 3) == 0)
+        cdc_log_warn("redis %s:%d is out of memory (maxmemory): writes wait",
+                     call->node->at.host, call->node->at.port);
+    return cdc_rd_conn_classify(error);
+}
+
+/* Sends the pending calls of one node, pipelined, and reads the replies. */
+static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
+                                    rd_call_t *calls, size_t ncalls)
+{
+    cdc_sink_status_t st =
+        cdc_rd_conn_node_connect(as->s->conn, node, as->errstr, as->errstr_size);
+    if (st != CDC_SINK_OK) return st;
+    size_t sent = 0;
+    for (size_t i = 0; i < ncalls; i++) {
+        rd_call_t *call = &calls[i];
+        if (!call->pending || call->node != node) continue;
+        arg_list_t a = {0};
+        if (call_argv(as->s, call, as->items, &a, as->arena) != 0)
+            return cdc_errstr_set(as->errstr, as->errstr_size, "out of memory"),
+                   CDC_SINK_RETRY;
+        if (call->asking) redisAppendCommand(node->ctx, "ASKING");
+        redisAppendCommandArgv(node->ctx, (int)a.count, a.argv, a.len);
+        sent++;
+    }
+    st = CDC_SINK_OK;
+    bool broken = false;
+    for (size_t i = 0; i < ncalls && sent && !broken; i++) {
+        rd_call_t *call = &calls[i];
+        if (!call->pending || call->node != node) continue;
+        sent--;
+        void *reply = NULL;
+        if (call->asking) {
+            if (redisGetReply(node->ctx, &reply) != REDIS_OK) {
+                broken = true;
+                break;
+            }
+            freeReplyObject(reply);
+            call->asking = false;
+        }
+        if (redisGetReply(node->ctx, &reply) != REDIS_OK) {
+            broken = true;
+            break;
+        }
+        cdc_sink_status_t r = call_reply(as, call, reply);
+        freeReplyObject(reply);
+        if (r > st) st = r; /* read every reply: the pipeline stays in step */
+    }
+    if (broken) { /* the connection broke mid-pipeline */
+        cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", node->at.host,
+                       node->at.port, node->ctx->errstr);
+        cdc_rd_conn_node_forget(node);
+        return CDC_SINK_RETRY;
+    }
+    return st;
+}
+
+/* Every node with pending calls, once. */
+static cdc_sink_status_t calls_round(apply_state_t *as, rd_call_t *calls, size_t ncalls)
+{
+    for (size_t i = 0; i < ncalls; i++) {
+        if (!calls[i].pending) continue;
+        if (!calls[i].node) { /* a slot nobody serves yet */
+            as->refresh = true;
+            continue;
+        }
+        bool earlier = false;
+        for (size_t j = 0; j < i && !earlier; j++)
+            earlier = calls[j].pending && calls[j].node == calls[i].node;
+        if (earlier) continue; /* that node's round sent this one too */
+        cdc_sink_status_t st = node_round(as, calls[i].node, calls, ncalls);
+        if (st != CDC_SINK_OK) return st;
+    }
+    return CDC_SINK_OK;
+}
+
+static cdc_sink_status_t rd_apply(void *state, const cdc_change_t *changes,
+                                  size_t count, cdc_outcome_t *outcomes,
+                                  cdc_arena_t *arena, char *errstr,
+                                  size_t errstr_size)
+{
+    rd_sink_t *s = state;
+    apply_state_t as = {.s = s, .outcomes = outcomes, .arena = arena,
+                        .errstr = errstr, .errstr_size = errstr_size};
+    as.items = cdc_arena_alloc(arena, (count + 1) * sizeof *as.items);
+    if (!as.items) return cdc_errstr_set(errstr, errstr_size, "out of memory"), CDC_SINK_RETRY;
+    for (size_t i = 0; i < count; i++)
+        if (item_build(s, &changes[i], &as.items[i], arena) != 0)
+            return cdc_errstr_set(errstr, errstr_size, "out of memory"), CDC_SINK_RETRY;
+    cdc_sink_status_t st = cdc_rd_conn_ready(s->conn, errstr, errstr_size);
+    if (st != CDC_SINK_OK) return st;
+    size_t ncalls;
+    rd_call_t *calls = calls_make(s, as.items, count, &ncalls, arena);
+    if (!calls) return cdc_errstr_set(errstr, errstr_size, "out of memory"), CDC_SINK_RETRY;
+    for (int round = 0; round <= MAX_REDIRECTS; round++) {
+        if ((st = calls_round(&as, calls, ncalls)) != CDC_SINK_OK) return st;
+        bool pending = false;
+        for (size_t i = 0; i < ncalls; i++) pending |= calls[i].pending;
+        if (!pending) return CDC_SINK_OK;
+        if (as.refresh) {
+            as.refresh = false;
+            if ((st = cdc_rd_conn_refresh(s->conn, errstr, errstr_size)) != CDC_SINK_OK)
+                return st;
+            for (size_t i = 0; i < ncalls; i++)
+                if (calls[i].pending && !calls[i].asking)
+                    calls[i].node = cdc_rd_conn_node_for(s->conn, as.items[calls[i].items[0]].slot);
+        }
+    }
+    cdc_errstr_set(errstr, errstr_size,
+                   "redis: still redirected after %d rounds (slots moving?)",
+                   MAX_REDIRECTS);
+    return CDC_SINK_RETRY;
+}
+
+const cdc_sink_ops_t cdc_redis_sink = {
+    .name = "redis",
+    .plan_mode = CDC_PLAN_LATEST,
+    .route_key = "key.format",
+    .route_allows_key = true,
+    .keys = cdc_rd_keys,
+    .nkeys = CDC_RD_KEY_COUNT,
+    .open = rd_open,
+    .apply = rd_apply,
+    .ping = rd_ping,
+    .close = rd_close,
+    .migrate = NULL,
+};
