@@ -21,6 +21,7 @@ struct cdc_rd_conn {
     cdc_rd_node_t *nodes[MAX_NODES];
     size_t nnodes;
     int16_t slot_node[CDC_RD_SLOTS]; /* index into nodes, -1 unknown */
+    bool mapped;                     /* slot_node was read (Cluster) */
     char sha[41];
 };
 
@@ -320,6 +321,7 @@ static cdc_sink_status_t refresh_from(cdc_rd_conn_t *c, cdc_rd_node_t *n,
                               "redis %s:%d: CLUSTER SLOTS gave no usable slot map",
                               n->at.host, n->at.port),
                CDC_SINK_RETRY;
+    c->mapped = true;
     return CDC_SINK_OK;
 }
 
@@ -339,7 +341,8 @@ cdc_sink_status_t cdc_rd_conn_ready(cdc_rd_conn_t *c, char *errstr,
                                     size_t errstr_size)
 {
     if (!c->cluster) return cdc_rd_conn_node_connect(c, c->nodes[0], errstr, errstr_size);
-    return cdc_rd_conn_refresh(c, errstr, errstr_size);
+    /* The map is read once, then again only after a MOVED. */
+    return c->mapped ? CDC_SINK_OK : cdc_rd_conn_refresh(c, errstr, errstr_size);
 }
 
 bool cdc_rd_conn_ping(cdc_rd_conn_t *c)

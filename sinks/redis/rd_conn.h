@@ -36,9 +36,9 @@ cdc_rd_conn_t *cdc_rd_conn_new(const char *url, bool cluster,
                                char *errstr, size_t errstr_size);
 void cdc_rd_conn_destroy(cdc_rd_conn_t *c);
 
-/* Connects (every master of a Cluster, after reading the slot map) and
- * loads the guard script. OK, RETRY (unreachable, loading...) or FATAL
- * (bad credentials, no TLS in this build...) with errstr. */
+/* Connects the server (a Cluster: reads the slot map, once) and loads
+ * the guard script. OK, RETRY (unreachable, loading...) or FATAL (bad
+ * credentials, a certificate the CA does not vouch for) with errstr. */
 cdc_sink_status_t cdc_rd_conn_ready(cdc_rd_conn_t *c, char *errstr,
                                     size_t errstr_size);
 

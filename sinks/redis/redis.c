@@ -25,6 +25,7 @@ typedef struct rd_sink {
     int64_t ttl_ms;       /* redis.ttl.ms */
     int64_t retention_ms; /* delete.retention.ms: a hard delete's marker */
     cdc_buf_t scratch;
+    unsigned long moved, asked; /* Cluster redirects followed */
 } rd_sink_t;
 
 /* One change, as the script takes it. */
@@ -56,6 +57,8 @@ static void rd_close(void *state)
 {
     rd_sink_t *s = state;
     if (!s) return;
+    if (s->moved || s->asked)
+        cdc_log_info("redis: followed %lu MOVED and %lu ASK redirects", s->moved, s->asked);
     cdc_rd_conn_destroy(s->conn);
     cdc_buf_free(&s->scratch);
     free(s);
@@ -412,6 +415,8 @@ static cdc_sink_status_t call_reply(apply_state_t *as, rd_call_t *call,
         call->node = to;
         call->asking = ask;
         as->refresh |= moved;
+        as->s->moved += moved;
+        as->s->asked += ask;
         return CDC_SINK_OK;
     }
     cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", call->node->at.host,
