@@ -8,7 +8,8 @@
 # - update → delete → insert → update of one key in one batch ends with
 #   the key present with the last values, one change applied;
 # - a genuinely newer insert brings a deleted key back (and clears the
-#   soft-delete flag);
+#   soft-delete flag), and the old delete delivered again after it changes
+#   nothing;
 # - redis.ttl.ms puts the TTL on the key and its marker.
 . "$(dirname "$0")/lib.sh"
 
@@ -92,6 +93,14 @@ say "a newer insert brings key 2 back"
 psql_source -c "INSERT INTO $table VALUES (2, 'y')"
 wait_for 60 "hard has key 2 again" bash -c "[ \"\$(redis-cli --no-auth-warning -u '$REDIS_URL' GET '$(k hard 2)')\" = '{\"id\":2,\"v\":\"y\"}' ]"
 wait_for 60 "soft has key 2 undeleted" bash -c "[ \"\$(redis-cli --no-auth-warning -u '$REDIS_URL' HGET '$(k soft 2)' v)\" = y ] && [ \"\$(redis-cli --no-auth-warning -u '$REDIS_URL' HEXISTS '$(k soft 2)' __deleted)\" = 0 ]"
+
+say "the old delete of key 2, again, after its newer insert"
+read -r p_del o_del <<<"$(where 2 d true)"
+"$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$p_del" "$o_del"
+wait_for 60 "hard caught up after the old delete" caught_up "$work/hard.properties"
+wait_for 60 "soft caught up after the old delete" caught_up "$work/soft.properties"
+[ "$(rcli GET "$(k hard 2)")" = '{"id":2,"v":"y"}' ] || fail "hard: the old delete removed the newer key 2"
+[ "$(rcli HEXISTS "$(k soft 2)" __deleted)" = 0 ] || fail "soft: the old delete flagged the newer key 2"
 kill -TERM "$hard_pid" "$soft_pid" "$none_pid"; wait "$hard_pid" "$soft_pid" "$none_pid"
 say "applied=$(stat applied "$work/hard.log") stale=$(stat stale "$work/hard.log")"
 # key 3: one applied of its five (collapsed), key 2's insert the other.
