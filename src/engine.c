@@ -289,7 +289,9 @@ static attempt_result_t apply_finish(cdc_engine_t *e, cdc_engine_batch_t *b,
 {
     sink_status(e, s == CDC_SINK_OK);
     if (s == CDC_SINK_RETRY) {
-        e->retry_what = "sink";
+        const cdc_sink_ops_t *sink = e->parts->sink;
+        const char *cls = sink->retry_class ? sink->retry_class(e->parts->sink_state) : NULL;
+        e->retry_what = cls ? cls : "sink";
         return ATTEMPT_RETRY;
     }
     if (s == CDC_SINK_FATAL) return ATTEMPT_FATAL;

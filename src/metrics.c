@@ -13,14 +13,15 @@
 
 #define NOPS 6
 #define NDLQ 2
-#define NRETRY 4
+#define NRETRY 5
 #define NBUCKETS 12 /* finite ones; +Inf is one more slot */
 
 static const char *const op_names[NOPS] = {"c", "u", "d", "r", "t",
                                            "tombstone"};
 static const char *const dlq_classes[NDLQ] = {"data", "schema"};
+/* sink_full: the sink refuses writes for want of room (Redis OOM). */
 static const char *const retry_classes[NRETRY] = {"sink", "registry", "dlq",
-                                                  "kafka"};
+                                                  "kafka", "sink_full"};
 static const double buckets[NBUCKETS] = {0.001, 0.005, 0.01, 0.025,
                                          0.05,  0.1,   0.25, 0.5,
                                          1,     2.5,   5,    10};

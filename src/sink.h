@@ -63,6 +63,10 @@ typedef struct cdc_sink_ops {
                                cdc_arena_t *arena, char *errstr,
                                size_t errstr_size);
     int (*ping)(void *state);
+    /* The class of the last RETRY for cdcsink_retries_total{class}: NULL
+     * (or a NULL op) means "sink"; "sink_full" when the sink refused the
+     * write for want of room (Redis OOM), which the alert rules watch. */
+    const char *(*retry_class)(void *state);
     void (*close)(void *state);
     /* `cdcsink migrate`: creates or upgrades the sink's own objects in the
      * target (e.g. the tombstone ledger); *applied says how many steps

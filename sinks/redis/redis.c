@@ -26,6 +26,7 @@ typedef struct rd_sink {
     int64_t retention_ms; /* delete.retention.ms: a hard delete's marker */
     cdc_buf_t scratch;
     unsigned long moved, asked; /* Cluster redirects followed */
+    bool full;                  /* the last RETRY was an OOM */
 } rd_sink_t;
 
 /* One change, as the script takes it. */
@@ -96,6 +97,12 @@ static cdc_sink_status_t rd_open(const cdc_config_t *cfg, void **state,
     if (st == CDC_SINK_RETRY) cdc_log_warn("%s; will retry", errstr);
     *state = s;
     return CDC_SINK_OK;
+}
+
+static const char *rd_retry_class(void *state)
+{
+    const rd_sink_t *s = state;
+    return s->full ? "sink_full" : NULL;
 }
 
 static int rd_ping(void *state)
@@ -430,9 +437,11 @@ static cdc_sink_status_t call_reply(apply_state_t *as, rd_call_t *call,
     }
     cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", call->node->at.host,
                    call->node->at.port, error);
-    if (strncmp(error, "OOM", 3) == 0)
+    if (strncmp(error, "OOM", 3) == 0) {
+        as->s->full = true;
         cdc_log_warn("redis %s:%d is out of memory (maxmemory): writes wait",
                      call->node->at.host, call->node->at.port);
+    }
     return cdc_rd_conn_classify(error);
 }
 
@@ -512,6 +521,7 @@ static cdc_sink_status_t rd_apply(void *state, const cdc_change_t *changes,
                                   size_t errstr_size)
 {
     rd_sink_t *s = state;
+    s->full = false;
     apply_state_t as = {.s = s, .outcomes = outcomes, .arena = arena,
                         .errstr = errstr, .errstr_size = errstr_size};
     as.items = cdc_arena_alloc(arena, (count + 1) * sizeof *as.items);
@@ -554,6 +564,7 @@ const cdc_sink_ops_t cdc_redis_sink = {
     .open = rd_open,
     .apply = rd_apply,
     .ping = rd_ping,
+    .retry_class = rd_retry_class,
     .close = rd_close,
     .migrate = NULL,
 };

@@ -207,6 +207,7 @@ static const char *const expected =
     "cdcsink_retries_total{" L ",class=\"registry\"} 0\n"
     "cdcsink_retries_total{" L ",class=\"dlq\"} 0\n"
     "cdcsink_retries_total{" L ",class=\"kafka\"} 1\n"
+    "cdcsink_retries_total{" L ",class=\"sink_full\"} 0\n"
     "# HELP cdcsink_consumer_lag Messages behind: end offset minus committed "
     "offset, per assigned partition.\n"
     "# TYPE cdcsink_consumer_lag gauge\n"
