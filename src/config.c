@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "errstr.h"
+#include "readfile.h"
 #include "grow.h"
 #include "log.h"
 #include "mask.h"
@@ -507,29 +508,11 @@ cdc_config_t *cdc_config_load(const char *path,
                               const cdc_config_catalog_t *catalog,
                               char *errstr, size_t errstr_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cdc_errstr_set(errstr, errstr_size, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
     size_t size = 0;
-    FILE *mem = open_memstream(&text, &size);
-    char buf[4096];
-    size_t n;
-    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, mem);
-    int bad = ferror(f);
-    fclose(f);
-    if (!mem || fclose(mem) != 0 || bad) {
-        free(text);
-        cdc_errstr_set(errstr, errstr_size, "%s: cannot read file", path);
-        return NULL;
-    }
+    char *text = cdc_readfile(path, &size, errstr, errstr_size);
+    if (!text) return NULL;
     cdc_config_t *cfg = NULL;
-    if (!text)
-        cdc_errstr_set(errstr, errstr_size, "%s: out of memory", path);
-    else if (memchr(text, '\0', size))
+    if (memchr(text, '\0', size))
         cdc_errstr_set(errstr, errstr_size, "%s: binary file (NUL byte)", path);
     else
         cfg = cdc_config_parse(text, path, catalog, errstr, errstr_size);

@@ -1,6 +1,7 @@
 #include "configdoc.h"
 
 #include "errstr.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -116,30 +117,6 @@ static void put_sinks(FILE *out, const cdc_config_catalog_t *catalog)
     }
 }
 
-static char *read_template(const char *path, char *errstr, size_t errstr_size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cdc_errstr_set(errstr, errstr_size, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t size = 0;
-    FILE *mem = open_memstream(&text, &size);
-    char buf[4096];
-    size_t n;
-    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, mem);
-    int bad = ferror(f);
-    fclose(f);
-    if (!mem || fclose(mem) != 0 || bad || !text) {
-        free(text);
-        cdc_errstr_set(errstr, errstr_size, "%s: cannot read file", path);
-        return NULL;
-    }
-    return text;
-}
-
 /* A line that looks like a marker: "@NAME@", NAME in [A-Z_]. */
 static int is_marker(const char *line, size_t len)
 {
@@ -180,7 +157,8 @@ int cdc_configdoc_write(FILE *out, const char *template_path,
                         const cdc_config_catalog_t *catalog, char *errstr,
                         size_t errstr_size)
 {
-    char *text = read_template(template_path, errstr, errstr_size);
+    size_t len;
+    char *text = cdc_readfile(template_path, &len, errstr, errstr_size);
     if (!text) return -1;
     int rc = check_markers(template_path, text, errstr, errstr_size);
     if (rc == 0) fputs(generated_note, out);
