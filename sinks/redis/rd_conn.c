@@ -337,6 +337,8 @@ cdc_sink_status_t cdc_rd_conn_refresh(cdc_rd_conn_t *c, char *errstr,
     return st;
 }
 
+void cdc_rd_conn_forget_map(cdc_rd_conn_t *c) { c->mapped = false; }
+
 cdc_sink_status_t cdc_rd_conn_ready(cdc_rd_conn_t *c, char *errstr,
                                     size_t errstr_size)
 {

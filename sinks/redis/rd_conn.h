@@ -61,6 +61,10 @@ cdc_sink_status_t cdc_rd_conn_node_connect(cdc_rd_conn_t *c, cdc_rd_node_t *n,
 /* Drops a node's connection (it broke, or its state is unknown). */
 void cdc_rd_conn_node_forget(cdc_rd_node_t *n);
 
+/* The Cluster's slot map is to be read again before the next call (a
+ * master unreachable or refusing writes: a failover may have moved it). */
+void cdc_rd_conn_forget_map(cdc_rd_conn_t *c);
+
 /* Reads the Cluster's slot map again (after MOVED). */
 cdc_sink_status_t cdc_rd_conn_refresh(cdc_rd_conn_t *c, char *errstr,
                                       size_t errstr_size);

@@ -437,6 +437,10 @@ static cdc_sink_status_t call_reply(apply_state_t *as, rd_call_t *call,
     }
     cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", call->node->at.host,
                    call->node->at.port, error);
+    /* A replica promoted, a master gone: ask the Cluster again. */
+    if (!strncmp(error, "READONLY", 8) || !strncmp(error, "CLUSTERDOWN", 11) ||
+        !strncmp(error, "MASTERDOWN", 10))
+        cdc_rd_conn_forget_map(as->s->conn);
     if (strncmp(error, "OOM", 3) == 0) {
         as->s->full = true;
         cdc_log_warn("redis %s:%d is out of memory (maxmemory): writes wait",
@@ -451,7 +455,10 @@ static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
 {
     cdc_sink_status_t st =
         cdc_rd_conn_node_connect(as->s->conn, node, as->errstr, as->errstr_size);
-    if (st != CDC_SINK_OK) return st;
+    if (st != CDC_SINK_OK) {
+        cdc_rd_conn_forget_map(as->s->conn); /* a failover moves masters */
+        return st;
+    }
     size_t sent = 0;
     for (size_t i = 0; i < ncalls; i++) {
         rd_call_t *call = &calls[i];
@@ -491,6 +498,7 @@ static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
         cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", node->at.host,
                        node->at.port, node->ctx->errstr);
         cdc_rd_conn_node_forget(node);
+        cdc_rd_conn_forget_map(as->s->conn);
         return CDC_SINK_RETRY;
     }
     return st;
