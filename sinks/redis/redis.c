@@ -16,6 +16,7 @@
 enum {
     CALL_MAX_CHANGES = 128, /* changes per script call: bounds its run time */
     MAX_REDIRECTS = 5,      /* MOVED/ASK/NOSCRIPT rounds within one apply */
+    PIPELINE_DEPTH = 8,     /* calls in flight per node */
     TIMEOUT_MS = 5000
 };
 
@@ -449,7 +450,31 @@ static cdc_sink_status_t call_reply(apply_state_t *as, rd_call_t *call,
     return cdc_rd_conn_classify(error);
 }
 
-/* Sends the pending calls of one node, pipelined, and reads the replies. */
+/* Reads the replies of calls[idx[from..to)] from the node; false when
+ * the connection broke. */
+static bool read_replies(apply_state_t *as, cdc_rd_node_t *node, rd_call_t *calls,
+                         const size_t *idx, size_t from, size_t to,
+                         cdc_sink_status_t *st)
+{
+    for (size_t k = from; k < to; k++) {
+        rd_call_t *call = &calls[idx[k]];
+        void *reply = NULL;
+        if (call->asking) {
+            if (redisGetReply(node->ctx, &reply) != REDIS_OK) return false;
+            freeReplyObject(reply);
+            call->asking = false;
+        }
+        if (redisGetReply(node->ctx, &reply) != REDIS_OK) return false;
+        cdc_sink_status_t r = call_reply(as, call, reply);
+        freeReplyObject(reply);
+        if (r > *st) *st = r; /* read every reply: the pipeline stays in step */
+    }
+    return true;
+}
+
+/* Sends the pending calls of one node, pipelined PIPELINE_DEPTH at a time
+ * (deep enough to keep the server busy, shallow enough that the command
+ * buffer stays small), and reads the replies. */
 static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
                                     rd_call_t *calls, size_t ncalls)
 {
@@ -459,47 +484,29 @@ static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
         cdc_rd_conn_forget_map(as->s->conn); /* a failover moves masters */
         return st;
     }
-    size_t sent = 0;
-    for (size_t i = 0; i < ncalls; i++) {
-        rd_call_t *call = &calls[i];
-        if (!call->pending || call->node != node) continue;
-        arg_list_t a = {0};
-        if (call_argv(as->s, call, as->items, &a, as->arena) != 0)
-            return cdc_errstr_set(as->errstr, as->errstr_size, "out of memory"),
-                   CDC_SINK_RETRY;
-        if (call->asking) redisAppendCommand(node->ctx, "ASKING");
-        redisAppendCommandArgv(node->ctx, (int)a.count, a.argv, a.len);
-        sent++;
-    }
-    st = CDC_SINK_OK;
-    bool broken = false;
-    for (size_t i = 0; i < ncalls && sent && !broken; i++) {
-        rd_call_t *call = &calls[i];
-        if (!call->pending || call->node != node) continue;
-        sent--;
-        void *reply = NULL;
-        if (call->asking) {
-            if (redisGetReply(node->ctx, &reply) != REDIS_OK) {
-                broken = true;
-                break;
-            }
-            freeReplyObject(reply);
-            call->asking = false;
+    size_t *idx = cdc_arena_alloc(as->arena, (ncalls + 1) * sizeof *idx), n = 0;
+    if (!idx) return cdc_errstr_set(as->errstr, as->errstr_size, "out of memory"), CDC_SINK_RETRY;
+    for (size_t i = 0; i < ncalls; i++)
+        if (calls[i].pending && calls[i].node == node) idx[n++] = i;
+    for (size_t from = 0; from < n; from += PIPELINE_DEPTH) {
+        size_t to = from + PIPELINE_DEPTH < n ? from + PIPELINE_DEPTH : n;
+        for (size_t k = from; k < to; k++) {
+            rd_call_t *call = &calls[idx[k]];
+            arg_list_t a = {0};
+            if (call_argv(as->s, call, as->items, &a, as->arena) != 0)
+                return cdc_errstr_set(as->errstr, as->errstr_size, "out of memory"),
+                       CDC_SINK_RETRY;
+            if (call->asking) redisAppendCommand(node->ctx, "ASKING");
+            redisAppendCommandArgv(node->ctx, (int)a.count, a.argv, a.len);
         }
-        if (redisGetReply(node->ctx, &reply) != REDIS_OK) {
-            broken = true;
-            break;
+        if (!read_replies(as, node, calls, idx, from, to, &st)) {
+            /* the connection broke mid-pipeline */
+            cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s",
+                           node->at.host, node->at.port, node->ctx->errstr);
+            cdc_rd_conn_node_forget(node);
+            cdc_rd_conn_forget_map(as->s->conn);
+            return CDC_SINK_RETRY;
         }
-        cdc_sink_status_t r = call_reply(as, call, reply);
-        freeReplyObject(reply);
-        if (r > st) st = r; /* read every reply: the pipeline stays in step */
-    }
-    if (broken) { /* the connection broke mid-pipeline */
-        cdc_errstr_set(as->errstr, as->errstr_size, "redis %s:%d: %s", node->at.host,
-                       node->at.port, node->ctx->errstr);
-        cdc_rd_conn_node_forget(node);
-        cdc_rd_conn_forget_map(as->s->conn);
-        return CDC_SINK_RETRY;
     }
     return st;
 }

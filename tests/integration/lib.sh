@@ -182,20 +182,49 @@ dlq_replay() {
 }
 
 # redis_pipeline_file PATH KEY=VALUE...: a redis pipeline on the stack's
-# Redis; keys carry the prefix $redis_prefix (unique per test).
+# Redis (its Cluster with REDIS_MODE=cluster); keys carry the prefix
+# $redis_prefix (unique per test).
 redis_prefix="rt$uid"
 redis_pipeline_file() {
     local path=$1
     shift
-    pipeline_file "$path" sink=redis "connection.url=$REDIS_URL" \
+    local where=("connection.url=$REDIS_URL")
+    [ "${REDIS_MODE:-}" = cluster ] && where=("connection.url=$REDIS_CLUSTER_URL" "redis.cluster=true")
+    pipeline_file "$path" sink=redis "${where[@]}" \
         "key.format=$redis_prefix:\${source.table}:\${key}" "$@"
 }
 
-# rcli ARGS...: redis-cli against the stack's Redis (the test's user).
-rcli() { redis-cli --no-auth-warning -u "$REDIS_URL" "$@"; }
+# redis_nodes: host:port of every server (the Cluster's masters, or one).
+redis_nodes() {
+    if [ "${REDIS_MODE:-}" = cluster ]; then
+        echo "${REDIS_CLUSTER_URL##*@}" | tr ',' '\n'
+    else
+        local hp=${REDIS_URL##*@}
+        echo "${hp%%/*}"
+    fi
+}
+
+# rcli ARGS...: redis-cli as the test's user; in a Cluster it follows
+# redirects.
+rcli() {
+    if [ "${REDIS_MODE:-}" = cluster ]; then
+        redis-cli --no-auth-warning -c -u "redis://cdcsink:cdcsink@$(redis_nodes | head -n 1)" "$@"
+    else
+        redis-cli --no-auth-warning -u "$REDIS_URL" "$@"
+    fi
+}
+export -f rcli redis_nodes
+
+# redis_scan PATTERN: every key matching, on every server.
+redis_scan() {
+    local node
+    for node in $(redis_nodes); do
+        redis-cli --no-auth-warning -u "redis://cdcsink:cdcsink@$node" --scan --pattern "$1"
+    done
+}
 
 # redis_keys PATTERN: the data keys (not position markers) matching, sorted.
-redis_keys() { rcli --scan --pattern "$1" | grep -v '^__cdc:' | sort; }
+redis_keys() { redis_scan "$1" | grep -v '^__cdc:' | sort; }
 
 # jsonl_state FILE: the end state a change log implies, as the jq model
 # of the guard: per key (the record key as JSON), changes in position
