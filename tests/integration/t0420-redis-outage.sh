@@ -12,7 +12,10 @@ ensure_it_connector
 redis_pipeline_file "$work/p.properties" "topics=$topic" "batch.size=200" \
     "errors.retry.backoff.max.ms=1000"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
-(for i in $(seq 0 59); do
+# The stream goes on until the test says so (a Redis loading a large AOF
+# may take a while to come back), at most 150 rounds.
+(for i in $(seq 0 149); do
+    [ -e "$work/stop" ] && break
     psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * 100 + 1)), $((i * 100 + 100))) g;
                     UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7));
                     DELETE FROM $table WHERE id % 50 = $((i % 50)) AND id < $((i * 100))"
@@ -33,6 +36,8 @@ sleep 2
 kill -9 "$cdcsink_pid"
 kill -0 "$writer" 2>/dev/null || fail "the stream was over before the kill"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
+sleep 2
+touch "$work/stop"
 wait "$writer"
 
 q="SELECT '$redis_prefix:$table:' || id, json_build_object('id', id, 'v', v, 't', t)::text FROM $table ORDER BY 1"
