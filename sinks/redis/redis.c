@@ -9,6 +9,7 @@
 #include "config.h"
 #include "errstr.h"
 #include "log.h"
+#include "rd_change.h"
 #include "rd_conn.h"
 #include "rd_keys.h"
 #include "render.h"
@@ -29,18 +30,6 @@ typedef struct rd_sink {
     unsigned long moved, asked; /* Cluster redirects followed */
     bool full;                  /* the last RETRY was an OOM */
 } rd_sink_t;
-
-/* One change, as the script takes it. */
-typedef struct rd_item {
-    const char *key, *marker;
-    size_t key_len, marker_len;
-    int slot;
-    char op;
-    char position[24];
-    const char **payload; /* arguments after op, position, n */
-    size_t *payload_len;
-    size_t npayload;
-} rd_item_t;
 
 /* One script call: items[first..first+count) of the sorted order. */
 typedef struct rd_call {
@@ -113,172 +102,6 @@ static int rd_ping(void *state)
 }
 
 /* ---------------------------------------------------------------------
- * Changes as script arguments
- * ------------------------------------------------------------------- */
-
-static char op_of(cdc_action_t action)
-{
-    switch (action) {
-    case CDC_ACTION_UPSERT: return 'u';
-    case CDC_ACTION_SOFT_DELETE: return 's';
-    case CDC_ACTION_DELETE: return 'd';
-    case CDC_ACTION_KEY_DELETE: return 'k';
-    }
-    return 'u';
-}
-
-/* Positions as 20 digits, shifted so that string order is number order
- * for negative ones too. */
-static void position_text(const cdc_event_t *ev, char out[24])
-{
-    uint64_t v = ev->has_position ? (uint64_t)ev->position ^ (UINT64_C(1) << 63) : 0;
-    for (int i = 19; i >= 0; i--) { /* no snprintf per change: profiles */
-        out[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    out[20] = '\0';
-}
-
-typedef struct arg_list {
-    const char **argv;
-    size_t *len;
-    size_t count, cap;
-} arg_list_t;
-
-static int arg_push(arg_list_t *a, const char *p, size_t len, cdc_arena_t *arena)
-{
-    if (a->count == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        const char **argv = cdc_arena_alloc(arena, cap * sizeof *argv);
-        size_t *lens = cdc_arena_alloc(arena, cap * sizeof *lens);
-        if (!argv || !lens) return -1;
-        if (a->count) {
-            memcpy(argv, a->argv, a->count * sizeof *argv);
-            memcpy(lens, a->len, a->count * sizeof *lens);
-        }
-        a->argv = argv;
-        a->len = lens;
-        a->cap = cap;
-    }
-    a->argv[a->count] = p;
-    a->len[a->count++] = len;
-    return 0;
-}
-
-static int arg_copy(arg_list_t *a, const char *p, size_t len, cdc_arena_t *arena)
-{
-    char *copy = cdc_arena_alloc(arena, len + 1);
-    if (!copy) return -1;
-    memcpy(copy, p, len);
-    copy[len] = '\0';
-    return arg_push(a, copy, len, arena);
-}
-
-/* The row as JSON, cut at its unavailable columns: seg0 name1 seg1 ...
- * (rd_script.c). A soft delete's row carries "__deleted":true. */
-static int json_payload(rd_sink_t *s, const cdc_change_t *c, arg_list_t *a,
-                        cdc_arena_t *arena)
-{
-    cdc_buf_t *b = &s->scratch;
-    cdc_buf_reset(b);
-    cdc_buf_putc(b, '{');
-    bool first = true;
-    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
-        const cdc_column_t *col = &c->row_schema->columns[i];
-        if (!first) cdc_buf_putc(b, ',');
-        first = false;
-        cdc_render_string(col->name, strlen(col->name), b);
-        cdc_buf_putc(b, ':');
-        if (!c->row[i].unavailable) {
-            cdc_render_value(&c->row[i], col, b);
-            continue;
-        }
-        /* The segment ends here; the script puts the stored value in. */
-        if (b->failed || arg_copy(a, b->data, b->len, arena) != 0) return -1;
-        cdc_buf_reset(b);
-        cdc_render_string(col->name, strlen(col->name), b);
-        if (b->failed || arg_copy(a, b->data + 1, b->len - 2, arena) != 0) return -1;
-        cdc_buf_reset(b);
-    }
-    if (c->action == CDC_ACTION_SOFT_DELETE)
-        cdc_buf_puts(b, first ? "\"__deleted\":true" : ",\"__deleted\":true");
-    cdc_buf_putc(b, '}');
-    return b->failed ? -1 : arg_copy(a, b->data, b->len, arena);
-}
-
-/* Fields to set (count, field value ...), then fields to delete. */
-static int hash_payload(rd_sink_t *s, const cdc_change_t *c, arg_list_t *a,
-                        cdc_arena_t *arena)
-{
-    size_t count_at = a->count;
-    if (arg_push(a, "", 0, arena) != 0) return -1; /* the count, below */
-    size_t nset = 0;
-    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
-        const cdc_value_t *v = &c->row[i];
-        if (v->unavailable || v->is_null) continue;
-        const cdc_column_t *col = &c->row_schema->columns[i];
-        cdc_buf_reset(&s->scratch);
-        if (cdc_render_text(v, col, &s->scratch) != 0 ||
-            arg_push(a, col->name, strlen(col->name), arena) != 0 ||
-            arg_copy(a, s->scratch.data ? s->scratch.data : "", s->scratch.len, arena) != 0)
-            return -1;
-        nset++;
-    }
-    if (c->action == CDC_ACTION_SOFT_DELETE) {
-        if (arg_push(a, "__deleted", 9, arena) != 0 || arg_push(a, "true", 4, arena) != 0)
-            return -1;
-        nset++;
-    }
-    char count[24];
-    int n = snprintf(count, sizeof count, "%zu", nset);
-    char *copy = cdc_arena_strndup(arena, count, (size_t)n);
-    if (!copy) return -1;
-    a->argv[count_at] = copy;
-    a->len[count_at] = (size_t)n;
-    for (size_t i = 0; i < c->row_schema->ncolumns; i++) {
-        const cdc_value_t *v = &c->row[i];
-        if (!v->is_null || v->unavailable) continue;
-        const char *name = c->row_schema->columns[i].name;
-        if (arg_push(a, name, strlen(name), arena) != 0) return -1;
-    }
-    if (c->action == CDC_ACTION_UPSERT && arg_push(a, "__deleted", 9, arena) != 0)
-        return -1;
-    return 0;
-}
-
-static int item_build(rd_sink_t *s, const cdc_change_t *c, rd_item_t *it,
-                      cdc_arena_t *arena)
-{
-    memset(it, 0, sizeof *it);
-    it->key = c->target ? c->target : "";
-    it->key_len = strlen(it->key);
-    it->slot = cdc_rd_key_slot(it->key, it->key_len);
-    it->op = op_of(c->action);
-    position_text(c->event, it->position);
-    /* The marker shares the key's slot whatever the key holds. */
-    static const char head[] = "__cdc:pos:{";
-    const char *tag = cdc_rd_slot_tag(it->slot);
-    size_t hlen = sizeof head - 1, tlen = strlen(tag);
-    size_t mlen = hlen + tlen + 2 + it->key_len;
-    char *marker = cdc_arena_alloc(arena, mlen + 1);
-    if (!marker) return -1;
-    memcpy(marker, head, hlen);
-    memcpy(marker + hlen, tag, tlen);
-    memcpy(marker + hlen + tlen, "}:", 2);
-    memcpy(marker + hlen + tlen + 2, it->key, it->key_len + 1);
-    it->marker = marker;
-    it->marker_len = mlen;
-    arg_list_t a = {0};
-    int rc = 0;
-    if ((it->op == 'u' || it->op == 's') && c->row && c->row_schema)
-        rc = s->hash ? hash_payload(s, c, &a, arena) : json_payload(s, c, &a, arena);
-    it->payload = a.argv;
-    it->payload_len = a.len;
-    it->npayload = a.count;
-    return rc;
-}
-
-/* ---------------------------------------------------------------------
  * Calls
  * ------------------------------------------------------------------- */
 
@@ -295,7 +118,7 @@ static int by_slot(const void *x, const void *y)
 }
 
 /* The items' indexes ordered by slot, so that a call holds one slot. */
-static int order_by_slot(const rd_item_t *items, size_t n, size_t *order,
+static int order_by_slot(const cdc_rd_item_t *items, size_t n, size_t *order,
                          cdc_arena_t *arena)
 {
     slot_index_t *keys = cdc_arena_alloc(arena, (n + 1) * sizeof *keys);
@@ -308,7 +131,7 @@ static int order_by_slot(const rd_item_t *items, size_t n, size_t *order,
 
 /* Groups the items into calls: one slot per call in a Cluster, at most
  * CALL_MAX_CHANGES changes each. */
-static rd_call_t *calls_make(rd_sink_t *s, rd_item_t *items, size_t n,
+static rd_call_t *calls_make(rd_sink_t *s, cdc_rd_item_t *items, size_t n,
                              size_t *ncalls, cdc_arena_t *arena)
 {
     size_t *order = cdc_arena_alloc(arena, (n + 1) * sizeof *order);
@@ -332,8 +155,8 @@ static rd_call_t *calls_make(rd_sink_t *s, rd_item_t *items, size_t n,
 }
 
 /* EVALSHA sha numkeys K M ... layout ttl retention op pos n payload ... */
-static int call_argv(rd_sink_t *s, const rd_call_t *call, const rd_item_t *items,
-                     arg_list_t *a, cdc_arena_t *arena)
+static int call_argv(rd_sink_t *s, const rd_call_t *call, const cdc_rd_item_t *items,
+                     cdc_rd_args_t *a, cdc_arena_t *arena)
 {
     char numkeys[24], ttl[24], retention[24];
     snprintf(numkeys, sizeof numkeys, "%zu", call->count * 2);
@@ -341,33 +164,33 @@ static int call_argv(rd_sink_t *s, const rd_call_t *call, const rd_item_t *items
     snprintf(retention, sizeof retention, "%" PRId64,
              s->retention_ms > 0 ? s->retention_ms : 1);
     const char *sha = cdc_rd_conn_script_sha(s->conn);
-    if (arg_push(a, "EVALSHA", 7, arena) || arg_copy(a, sha, strlen(sha), arena) ||
-        arg_copy(a, numkeys, strlen(numkeys), arena))
+    if (cdc_rd_args_push(a, "EVALSHA", 7, arena) || cdc_rd_args_copy(a, sha, strlen(sha), arena) ||
+        cdc_rd_args_copy(a, numkeys, strlen(numkeys), arena))
         return -1;
     for (size_t k = 0; k < call->count; k++) {
-        const rd_item_t *it = &items[call->items[k]];
-        if (arg_push(a, it->key, it->key_len, arena) ||
-            arg_push(a, it->marker, it->marker_len, arena))
+        const cdc_rd_item_t *it = &items[call->items[k]];
+        if (cdc_rd_args_push(a, it->key, it->key_len, arena) ||
+            cdc_rd_args_push(a, it->marker, it->marker_len, arena))
             return -1;
     }
-    if (arg_push(a, s->hash ? "h" : "j", 1, arena) || arg_copy(a, ttl, strlen(ttl), arena) ||
-        arg_copy(a, retention, strlen(retention), arena))
+    if (cdc_rd_args_push(a, s->hash ? "h" : "j", 1, arena) || cdc_rd_args_copy(a, ttl, strlen(ttl), arena) ||
+        cdc_rd_args_copy(a, retention, strlen(retention), arena))
         return -1;
     for (size_t k = 0; k < call->count; k++) {
-        const rd_item_t *it = &items[call->items[k]];
+        const cdc_rd_item_t *it = &items[call->items[k]];
         char n[24];
         snprintf(n, sizeof n, "%zu", it->npayload);
-        if (arg_push(a, &it->op, 1, arena) || arg_push(a, it->position, 20, arena) ||
-            arg_copy(a, n, strlen(n), arena))
+        if (cdc_rd_args_push(a, &it->op, 1, arena) || cdc_rd_args_push(a, it->position, 20, arena) ||
+            cdc_rd_args_copy(a, n, strlen(n), arena))
             return -1;
         for (size_t p = 0; p < it->npayload; p++)
-            if (arg_push(a, it->payload[p], it->payload_len[p], arena)) return -1;
+            if (cdc_rd_args_push(a, it->payload[p], it->payload_len[p], arena)) return -1;
     }
     return 0;
 }
 
 /* Reads a script's reply into the outcomes of its changes. */
-static void call_outcomes(rd_sink_t *s, const rd_call_t *call, const rd_item_t *items,
+static void call_outcomes(rd_sink_t *s, const rd_call_t *call, const cdc_rd_item_t *items,
                           const redisReply *r, cdc_outcome_t *outcomes,
                           cdc_arena_t *arena)
 {
@@ -403,7 +226,7 @@ static cdc_rd_node_t *redirect_target(rd_sink_t *s, const char *error)
 
 typedef struct apply_state {
     rd_sink_t *s;
-    rd_item_t *items;
+    cdc_rd_item_t *items;
     cdc_outcome_t *outcomes;
     cdc_arena_t *arena;
     char *errstr;
@@ -492,7 +315,7 @@ static cdc_sink_status_t node_round(apply_state_t *as, cdc_rd_node_t *node,
         size_t to = from + PIPELINE_DEPTH < n ? from + PIPELINE_DEPTH : n;
         for (size_t k = from; k < to; k++) {
             rd_call_t *call = &calls[idx[k]];
-            arg_list_t a = {0};
+            cdc_rd_args_t a = {0};
             if (call_argv(as->s, call, as->items, &a, as->arena) != 0)
                 return cdc_errstr_set(as->errstr, as->errstr_size, "out of memory"),
                        CDC_SINK_RETRY;
@@ -542,7 +365,7 @@ static cdc_sink_status_t rd_apply(void *state, const cdc_change_t *changes,
     as.items = cdc_arena_alloc(arena, (count + 1) * sizeof *as.items);
     if (!as.items) return cdc_errstr_set(errstr, errstr_size, "out of memory"), CDC_SINK_RETRY;
     for (size_t i = 0; i < count; i++)
-        if (item_build(s, &changes[i], &as.items[i], arena) != 0)
+        if (cdc_rd_item_build(&changes[i], s->hash, &s->scratch, &as.items[i], arena) != 0)
             return cdc_errstr_set(errstr, errstr_size, "out of memory"), CDC_SINK_RETRY;
     cdc_sink_status_t st = cdc_rd_conn_ready(s->conn, errstr, errstr_size);
     if (st != CDC_SINK_OK) return st;
