@@ -242,3 +242,52 @@ jsonl_state() {
                      then .value = ($state[$k][.key] // null) else . end))
                  end)' "$1"
 }
+
+# types_table_create TABLE ENUM: a source table of every column type the
+# sinks map (tests/data/sql/types-schema.sql, renamed), captured by the
+# shared connector.
+types_table_create() {
+    sed -e "s/public\.all_types/public.$1/g; s/public\.mood/public.$2/g" \
+        "$root/tests/data/sql/types-schema.sql" | sed '/orders/,$d' | psql_source >/dev/null
+}
+
+# types_table_fill TABLE ENUM: the fixture's changes (NULLs, extremes), then
+# rows 10..209 of every type, a fifth of them with a TOASTed c_big, text
+# with non-ASCII, quotes and `:`.
+types_table_fill() {
+    sed -e "s/public\.all_types/public.$1/g; s/public\.mood/public.$2/g" \
+        "$root/tests/data/sql/types-changes.sql" | sed '/orders/,$d' | psql_source >/dev/null
+    psql_source <<SQL
+INSERT INTO $1 (id, c_int2, c_int4, c_int8, c_numeric, c_numeric_any, c_real,
+    c_double, c_bool, c_text, c_varchar, c_char, c_bytea, c_date, c_time,
+    c_timestamp, c_timestamptz, c_interval, c_uuid, c_json, c_jsonb, c_enum,
+    c_int_array, c_text_array, c_big)
+SELECT g, g % 300, g * 1000, g::bigint * 1000000000, g / 7.0, g / 3.0, g / 4.0, g / 9.0,
+    g % 2 = 0, 'row ' || g || ' é:"q"', 'v' || g, 'c' || (g % 10), decode(md5(g::text), 'hex'),
+    date '2000-01-01' + g, time '10:00' + g * interval '1 minute',
+    timestamp '2020-01-01' + g * interval '1 hour',
+    timestamptz '2020-01-01 00:00+00' + g * interval '1 day',
+    g * interval '1 hour 1 second', md5(g::text)::uuid,
+    json_build_object('g', g), jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)),
+    (ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::$2, ARRAY[g, g + 1], ARRAY['t' || g, NULL],
+    CASE WHEN g % 5 = 0 THEN (SELECT string_agg(md5((g * k)::text), '') FROM generate_series(1, 300) k) END
+FROM generate_series(10, 209) g;
+SQL
+}
+
+# index_records TOPIC N: a jsonl pipeline lists the topic's first N
+# records in $work/index.jsonl, for `where`.
+index_records() {
+    pipeline_file "$work/index.properties" "topics=$1" "jsonl.path=$work/index.jsonl" "name=index-$uid"
+    start_cdcsink "$work/index.properties" "$work/index.log"
+    wait_for 60 "$2 records listed" at_least "$2" "$work/index.jsonl"
+    kill -TERM "$cdcsink_pid"
+    wait "$cdcsink_pid"
+}
+
+# where ID OP JQ_FILTER: "partition offset" of the first listed record of
+# key id ID with op OP that matches the filter (for reproduce).
+where() {
+    jq -r "select(.key.id == $1 and .op == \"$2\" and ($3)) | \"\(.partition) \(.offset)\"" \
+        "$work/index.jsonl" | head -n 1
+}

@@ -7,29 +7,13 @@
 
 table="it_types_$uid"
 mood="it_mood_$uid"
-sed -e "s/public\.all_types/public.$table/g; s/public\.mood/public.$mood/g" \
-    "$root/tests/data/sql/types-schema.sql" | sed '/orders/,$d' | psql_source >/dev/null
+types_table_create "$table" "$mood"
 ensure_it_connector
 topic="it.public.$table"
 
 say "the fixture's changes, then 200 more rows, updates and deletes"
-sed -e "s/public\.all_types/public.$table/g; s/public\.mood/public.$mood/g" \
-    "$root/tests/data/sql/types-changes.sql" | sed '/orders/,$d' | psql_source >/dev/null
+types_table_fill "$table" "$mood"
 psql_source <<SQL
-INSERT INTO $table (id, c_int2, c_int4, c_int8, c_numeric, c_numeric_any, c_real,
-    c_double, c_bool, c_text, c_varchar, c_char, c_bytea, c_date, c_time,
-    c_timestamp, c_timestamptz, c_interval, c_uuid, c_json, c_jsonb, c_enum,
-    c_int_array, c_text_array, c_big)
-SELECT g, g % 300, g * 1000, g::bigint * 1000000000, g / 7.0, g / 3.0, g / 4.0, g / 9.0,
-    g % 2 = 0, 'row ' || g, 'v' || g, 'c' || (g % 10), decode(md5(g::text), 'hex'),
-    date '2000-01-01' + g, time '10:00' + g * interval '1 minute',
-    timestamp '2020-01-01' + g * interval '1 hour',
-    timestamptz '2020-01-01 00:00+00' + g * interval '1 day',
-    g * interval '1 hour 1 second', md5(g::text)::uuid,
-    json_build_object('g', g), jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)),
-    (ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::$mood, ARRAY[g, g + 1], ARRAY['t' || g, NULL],
-    CASE WHEN g % 5 = 0 THEN (SELECT string_agg(md5((g * k)::text), '') FROM generate_series(1, 300) k) END
-FROM generate_series(10, 209) g;
 UPDATE $table SET c_text = 'updated ' || id, c_numeric = -c_numeric WHERE id % 3 = 0;
 UPDATE $table SET c_int4 = NULL, c_jsonb = NULL WHERE id % 7 = 0;
 DELETE FROM $table WHERE id % 11 = 0;

@@ -19,11 +19,7 @@ DELETE FROM $table WHERE id = 2;
 SQL
 
 say "where each change is: a jsonl pipeline lists them"
-pipeline_file "$work/index.properties" "topics=$topic" "jsonl.path=$work/index.jsonl" "name=index-$uid"
-start_cdcsink "$work/index.properties" "$work/index.log"
-wait_for 60 "6 records listed" at_least 6 "$work/index.jsonl"
-kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
-where() { jq -r "select(.key.id == $1 and .op == \"$2\" and ($3)) | \"\(.partition) \(.offset)\"" "$work/index.jsonl" | head -n 1; }
+index_records "$topic" 6
 read -r p1 o_insert1 <<<"$(where 1 c true)"
 read -r _ o_update_b <<<"$(where 1 u '.after.v == "b"')"
 read -r p2 o_insert2 <<<"$(where 2 c true)"
