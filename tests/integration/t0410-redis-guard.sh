@@ -39,13 +39,17 @@ for mode in hard soft none; do
     redis_pipeline_file "$work/$mode.properties" "topics=$topic" "name=$test_name-$mode-$uid" \
         "delete.mode=$mode" "key.format=$redis_prefix$mode:\${source.table}:\${key}"
 done
+# Soft deletes in the json layout too.
+redis_pipeline_file "$work/softj.properties" "topics=$topic" "name=$test_name-softj-$uid" \
+    "delete.mode=soft" "key.format=${redis_prefix}softj:\${source.table}:\${key}"
 # A producer that keeps only tombstones: deletes by key, unguarded.
 redis_pipeline_file "$work/tomb.properties" "topics=$topic" "name=$test_name-tomb-$uid" \
     "delete.mode=none" "delete.on.tombstone=true" "key.format=${redis_prefix}tomb:\${source.table}:\${key}"
 sed -i 's/^redis.value.format.*//' "$work/soft.properties"
 echo "redis.value.format = hash" >>"$work/soft.properties"
-for mode in hard soft none tomb; do start_cdcsink "$work/$mode.properties" "$work/$mode.log"; eval "${mode}_pid=$cdcsink_pid"; done
-for mode in hard soft none tomb; do wait_for 60 "$mode caught up" caught_up "$work/$mode.properties"; done
+for mode in hard soft softj none tomb; do start_cdcsink "$work/$mode.properties" "$work/$mode.log"; eval "${mode}_pid=$cdcsink_pid"; done
+for mode in hard soft softj none tomb; do wait_for 60 "$mode caught up" caught_up "$work/$mode.properties"; done
+[ "$(rcli GET "$(k softj 2)")" = '{"id":2,"v":"x","__deleted":true}' ] || fail "softj: key 2 is '$(rcli GET "$(k softj 2)")'"
 [ "$(rcli EXISTS "$(k tomb 2)")" = 0 ] || fail "tomb: the tombstone did not delete key 2"
 [ "$(rcli GET "$(k tomb 1)")" = '{"id":1,"v":"c"}' ] || fail "tomb: key 1 is $(rcli GET "$(k tomb 1)")"
 [ "$(rcli GET "$(k hard 1)")" = '{"id":1,"v":"c"}' ] || fail "hard: key 1 is $(rcli GET "$(k hard 1)")"
@@ -57,7 +61,8 @@ say "old insert and update of key 1, old insert of deleted key 2, again"
 "$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$p1" "$o_insert1"
 "$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$p1" "$o_update_b"
 "$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$p2" "$o_insert2"
-for mode in hard soft none tomb; do wait_for 60 "$mode caught up again" caught_up "$work/$mode.properties"; done
+for mode in hard soft softj none tomb; do wait_for 60 "$mode caught up again" caught_up "$work/$mode.properties"; done
+[ "$(rcli GET "$(k softj 2)")" = '{"id":2,"v":"x","__deleted":true}' ] || fail "softj: the stale insert changed key 2 to '$(rcli GET "$(k softj 2)")'"
 # A tombstone carries no position, so it leaves nothing to guard with: the
 # old insert delivered again writes the key again (the documented caveat of
 # delete.on.tombstone).
@@ -100,6 +105,7 @@ wait_for 60 "hard caught up" caught_up "$work/hard.properties"
 say "a newer insert brings key 2 back"
 psql_source -c "INSERT INTO $table VALUES (2, 'y')"
 wait_for 60 "hard has key 2 again" bash -c "[ \"\$(rcli GET '$(k hard 2)')\" = '{\"id\":2,\"v\":\"y\"}' ]"
+wait_for 60 "softj has key 2 undeleted" bash -c "[ \"\$(rcli GET '$(k softj 2)')\" = '{\"id\":2,\"v\":\"y\"}' ]"
 wait_for 60 "soft has key 2 undeleted" bash -c "[ \"\$(rcli HGET '$(k soft 2)' v)\" = y ] && [ \"\$(rcli HEXISTS '$(k soft 2)' __deleted)\" = 0 ]"
 
 say "the old delete of key 2, again, after its newer insert"
@@ -109,11 +115,12 @@ wait_for 60 "hard caught up after the old delete" caught_up "$work/hard.properti
 wait_for 60 "soft caught up after the old delete" caught_up "$work/soft.properties"
 [ "$(rcli GET "$(k hard 2)")" = '{"id":2,"v":"y"}' ] || fail "hard: the old delete removed the newer key 2"
 [ "$(rcli HEXISTS "$(k soft 2)" __deleted)" = 0 ] || fail "soft: the old delete flagged the newer key 2"
-kill -TERM "$hard_pid" "$soft_pid" "$none_pid" "$tomb_pid"; wait "$hard_pid" "$soft_pid" "$none_pid" "$tomb_pid"
+kill -TERM "$hard_pid" "$soft_pid" "$softj_pid" "$none_pid" "$tomb_pid"
+wait "$hard_pid" "$soft_pid" "$softj_pid" "$none_pid" "$tomb_pid"
 say "applied=$(stat applied "$work/hard.log") stale=$(stat stale "$work/hard.log")"
 # key 3: one applied of its five (collapsed), key 2's insert the other.
 [ "$(stat applied "$work/hard.log")" -eq 2 ] || fail "want 2 changes applied after the restart (collapse)"
-for mode in hard soft none tomb; do [ "$(stat dlq "$work/$mode.log")" -eq 0 ] || fail "$mode: records in the DLQ"; done
+for mode in hard soft softj none tomb; do [ "$(stat dlq "$work/$mode.log")" -eq 0 ] || fail "$mode: records in the DLQ"; done
 
 say "redis.ttl.ms: the key and its marker expire"
 redis_pipeline_file "$work/ttl.properties" "topics=$topic" "name=$test_name-ttl-$uid" \
