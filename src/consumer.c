@@ -148,6 +148,17 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
     if (!kafka_key_given(cfg, "queued.max.messages.kbytes") &&
         conf_set(conf, "queued.max.messages.kbytes", "4096", errstr, errstr_size))
         return -1;
+    /* Its queued.min.messages (100,000 a partition by default) fills the
+     * queue up to the kbytes cap whatever the batch; two batches ahead is
+     * what the engine can take (one decoded while one is applied). With
+     * the Redis sink's benchmark (5,000-change batches) peak RSS went
+     * from 58 to 53 MiB at the same rate (docs/decisions.md). */
+    char min_messages[32];
+    snprintf(min_messages, sizeof min_messages, "%lld",
+             (long long)(set->batch_size * 2 > 1000 ? set->batch_size * 2 : 1000));
+    if (!kafka_key_given(cfg, "queued.min.messages") &&
+        conf_set(conf, "queued.min.messages", min_messages, errstr, errstr_size))
+        return -1;
     if (!kafka_key_given(cfg, "max.partition.fetch.bytes") &&
         conf_set(conf, "max.partition.fetch.bytes", "262144", errstr, errstr_size))
         return -1;

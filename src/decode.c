@@ -261,6 +261,85 @@ static int decode_items(const cdc_schema_node_t *node, avro_reader_t *r,
     return 0;
 }
 
+static int skip_value(const cdc_schema_node_t *node, avro_reader_t *r);
+
+/* An array's or a map's blocks; a block with a byte size is jumped. */
+static int skip_items(const cdc_schema_node_t *node, avro_reader_t *r)
+{
+    const uint8_t *p;
+    size_t len;
+    for (;;) {
+        int64_t block, size;
+        if (read_long(r, &block) != 0) return -1;
+        if (block == 0) return 0;
+        if (block < 0) {
+            if (read_long(r, &size) != 0) return -1;
+            if (size < 0) return reader_fail(r, "negative block size");
+            if (read_fixed(r, (size_t)size, &p) != 0) return -1;
+            continue;
+        }
+        if ((uint64_t)block > (uint64_t)(r->end - r->p) + 1024)
+            return reader_fail(r, "array block larger than the data");
+        for (int64_t i = 0; i < block; i++) {
+            if (node->kind == CDC_AVRO_MAP && read_bytes(r, &p, &len) != 0) return -1;
+            if (skip_value(node->children[0], r) != 0) return -1;
+        }
+    }
+}
+
+/* Steps over a value without decoding it (a field nobody reads). */
+static int skip_value(const cdc_schema_node_t *node, avro_reader_t *r)
+{
+    if (++r->depth > 64) return reader_fail(r, "nested deeper than 64 levels");
+    const uint8_t *p;
+    size_t len;
+    int64_t n;
+    int rc = 0;
+    switch (node->kind) {
+    case CDC_AVRO_NULL:
+        break;
+    case CDC_AVRO_BOOLEAN:
+        rc = read_fixed(r, 1, &p);
+        break;
+    case CDC_AVRO_INT:
+    case CDC_AVRO_LONG:
+    case CDC_AVRO_ENUM:
+        rc = read_long(r, &n);
+        break;
+    case CDC_AVRO_FLOAT:
+        rc = read_fixed(r, 4, &p);
+        break;
+    case CDC_AVRO_DOUBLE:
+        rc = read_fixed(r, 8, &p);
+        break;
+    case CDC_AVRO_STRING:
+    case CDC_AVRO_BYTES:
+        rc = read_bytes(r, &p, &len);
+        break;
+    case CDC_AVRO_FIXED:
+        rc = read_fixed(r, (size_t)node->length, &p);
+        break;
+    case CDC_AVRO_UNION:
+        if (read_long(r, &n) != 0) rc = -1;
+        else if (n < 0 || (uint64_t)n >= node->count)
+            rc = reader_fail(r, "union branch out of range");
+        else rc = skip_value(node->children[n], r);
+        break;
+    case CDC_AVRO_RECORD:
+        for (size_t i = 0; i < node->count && rc == 0; i++)
+            rc = skip_value(node->children[i], r);
+        break;
+    case CDC_AVRO_ARRAY:
+    case CDC_AVRO_MAP:
+        rc = skip_items(node, r);
+        break;
+    default:
+        rc = reader_fail(r, "unknown Avro type");
+    }
+    r->depth--;
+    return rc;
+}
+
 static int decode_record(const cdc_schema_node_t *node, avro_reader_t *r,
                          cdc_arena_t *arena, cdc_value_t *out)
 {
@@ -269,9 +348,15 @@ static int decode_record(const cdc_schema_node_t *node, avro_reader_t *r,
     cdc_value_t *items = cdc_arena_alloc(arena, (node->count + 1) * sizeof *items);
     if (!items) return reader_fail(r, "out of memory");
     memset(items, 0, (node->count + 1) * sizeof *items);
-    for (size_t i = 0; i < node->count; i++)
-        if (decode_value(node->children[i], r, arena, &items[i]) != 0)
+    for (size_t i = 0; i < node->count; i++) {
+        if (node->unread && node->unread[i]) {
+            items[i].type = node->children[i]->type;
+            items[i].is_null = true;
+            if (skip_value(node->children[i], r) != 0) return -1;
+        } else if (decode_value(node->children[i], r, arena, &items[i]) != 0) {
             return -1;
+        }
+    }
     out->u.array.items = items;
     out->u.array.count = node->count;
     return 0;

@@ -27,7 +27,7 @@ static void dlq_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     if (!rec) return;
     if (m->err) {
         rec->state = CDC_DLQ_FAILED;
-        snprintf(rec->error, sizeof rec->error, "%s", rd_kafka_err2str(m->err));
+        rec->error = rd_kafka_err2str(m->err);
         dlq->failed++;
     } else {
         rec->state = CDC_DLQ_DELIVERED;
@@ -136,7 +136,7 @@ static rd_kafka_headers_t *dlq_headers(const cdc_dlq_t *dlq,
 int cdc_dlq_send(cdc_dlq_t *dlq, cdc_dlq_record_t *rec)
 {
     rec->state = CDC_DLQ_PENDING;
-    rec->error[0] = '\0';
+    rec->error = NULL;
     rd_kafka_headers_t *h = dlq_headers(dlq, rec);
     /* The original partition keeps per-key order in the DLQ as well when
      * the DLQ has as many partitions; otherwise librdkafka's partitioner
@@ -150,7 +150,7 @@ int cdc_dlq_send(cdc_dlq_t *dlq, cdc_dlq_record_t *rec)
     if (err) {
         rd_kafka_headers_destroy(h); /* ownership moves only on success */
         rec->state = CDC_DLQ_FAILED;
-        snprintf(rec->error, sizeof rec->error, "%s", rd_kafka_err2str(err));
+        rec->error = rd_kafka_err2str(err);
         return -1;
     }
     return 0;

@@ -38,7 +38,7 @@ typedef struct cdc_dlq_record {
     int replay_attempts;        /* 0: header left out */
     /* Set by the delivery report. */
     cdc_dlq_state_t state;
-    char error[256];
+    const char *error; /* librdkafka's static text, NULL until a failure */
 } cdc_dlq_record_t;
 
 /* topic: the DLQ topic; pipeline and sink name the headers. */

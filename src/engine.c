@@ -42,6 +42,7 @@ void cdc_engine_options_read(const cdc_config_t *cfg, cdc_engine_options_t *opts
         .backoff_max_ms = set->errors_retry_backoff_max_ms,
         .give_up_after_ms = set->errors_retry_timeout_ms,
         .shutdown_timeout_ms = set->shutdown_timeout_ms,
+        .batch_size = (size_t)set->batch_size,
     };
 }
 
@@ -204,10 +205,14 @@ static attempt_result_t batch_decode(cdc_engine_t *e, cdc_engine_batch_t *b,
  * Collecting
  * ------------------------------------------------------------------- */
 
-static int batch_push(cdc_engine_batch_t *b, rd_kafka_message_t *m)
+/* The first push sizes the array for a whole batch: doubling past
+ * batch.size would hold up to twice the memory in each of the two
+ * batches alive at once. */
+static int batch_push(cdc_engine_t *e, cdc_engine_batch_t *b, rd_kafka_message_t *m)
 {
+    size_t first = e->opts.batch_size ? e->opts.batch_size : 256;
     cdc_engine_item_t *items =
-        cdc_grow(b->items, b->count, &b->capacity, sizeof *items, 256);
+        cdc_grow(b->items, b->count, &b->capacity, sizeof *items, first);
     if (!items) return -1;
     b->items = items;
     cdc_engine_item_t *it = &items[b->count++];
@@ -221,7 +226,7 @@ static int batch_push(cdc_engine_batch_t *b, rd_kafka_message_t *m)
 int cdc_engine_collect(cdc_engine_t *e, rd_kafka_message_t *m)
 {
     cdc_engine_batch_t *b = e->batch;
-    if (batch_push(b, m) != 0) return -1;
+    if (batch_push(e, b, m) != 0) return -1;
     if (e->observe)
         cdc_observe_consumed(e->observe, rd_kafka_topic_name(m->rkt), m->partition);
     char why[1024];
@@ -343,7 +348,7 @@ static attempt_result_t batch_deliver_dlq(cdc_engine_t *e, cdc_engine_batch_t *b
         if (it->dlq.state != CDC_DLQ_DELIVERED) {
             e->retry_what = "dlq";
             cdc_errstr_set(errstr, errstr_size, "DLQ %s: %s", cdc_dlq_topic(e->parts->dlq),
-                           it->dlq.error[0] ? it->dlq.error : "delivery pending");
+                           it->dlq.error ? it->dlq.error : "delivery pending");
             return ATTEMPT_RETRY;
         }
     }

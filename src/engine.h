@@ -94,10 +94,11 @@ typedef struct cdc_engine_options {
     int64_t give_up_after_ms;  /* errors.retry.timeout.ms, -1: never */
     int64_t shutdown_timeout_ms; /* after a stop, how long retries go on */
     bool dry_run;              /* decode only: nothing applied or produced */
+    size_t batch_size;         /* batch.size: a batch's item array is sized once */
 } cdc_engine_options_t;
 
-/* The retry keys of cfg (errors.retry.*, shutdown.timeout.ms); dry_run
- * false. */
+/* The retry keys of cfg (errors.retry.*, shutdown.timeout.ms) and
+ * batch.size; dry_run false. */
 void cdc_engine_options_read(const cdc_config_t *cfg, cdc_engine_options_t *opts);
 
 typedef enum cdc_engine_result {

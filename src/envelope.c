@@ -7,6 +7,7 @@
 #include "errstr.h"
 
 #define PATH_MAX_DEPTH 4
+#define ENVELOPE_PATHS 9 /* the paths plan_mark_unread() passes */
 
 /* A field reached through nested records: indices at each level. */
 typedef struct field_path {
@@ -86,6 +87,59 @@ static int plan_envelope(cdc_envelope_plan_t *plan,
     return plan->row ? 0 : -1;
 }
 
+
+/* Marks the fields under `record` (reached by `depth` steps of the
+ * paths) that no path reads, so that decoding steps over them: most of
+ * Debezium's source block (version, connector, name, sequence, txId,
+ * ...) and the envelope's transaction and ts_* fields. A path ending at
+ * a field reads all of it; a record only paths go through is marked in
+ * turn (paths holds those sharing the steps so far). Debezium's envelope names each such record once; a record named
+ * twice would be marked for both places. */
+static int mark_unread(cdc_arena_t *arena, const cdc_schema_node_t *node,
+                       const field_path_t *const *paths, size_t npaths,
+                       int depth)
+{
+    cdc_schema_node_t *record = (cdc_schema_node_t *)cdc_schema_unwrap_optional(node);
+    if (record->kind != CDC_AVRO_RECORD || record->variable_decimal) return 0;
+    bool *unread = cdc_arena_alloc(arena, (record->count + 1) * sizeof *unread);
+    if (!unread) return -1;
+    for (size_t i = 0; i < record->count; i++) {
+        bool ends_here = false, goes_deeper = false;
+        for (size_t k = 0; k < npaths; k++) {
+            const field_path_t *p = paths[k];
+            if (p->depth <= depth || p->index[depth] != (int)i) continue;
+            if (p->depth == depth + 1) ends_here = true;
+            else goes_deeper = true;
+        }
+        unread[i] = !ends_here && !goes_deeper;
+        if (goes_deeper && !ends_here) {
+            const field_path_t *sub[ENVELOPE_PATHS];
+            size_t nsub = 0;
+            for (size_t k = 0; k < npaths; k++)
+                if (paths[k]->depth > depth + 1 && paths[k]->index[depth] == (int)i)
+                    sub[nsub++] = paths[k];
+            if (mark_unread(arena, record->children[i], sub, nsub, depth + 1) != 0)
+                return -1;
+        }
+    }
+    record->unread = unread;
+    return 0;
+}
+
+/* After plan_envelope: what the plan reads is all decoding produces. */
+static int plan_mark_unread(const cdc_envelope_plan_t *plan, cdc_schema_t *schema)
+{
+    const field_path_t *paths[] = {&plan->op, &plan->before, &plan->after,
+                                   &plan->position, &plan->ts_ms, &plan->db,
+                                   &plan->schema, &plan->table, &plan->snapshot};
+    _Static_assert(sizeof paths / sizeof *paths == ENVELOPE_PATHS, "ENVELOPE_PATHS");
+    const field_path_t *used[ENVELOPE_PATHS];
+    size_t n = 0;
+    for (size_t k = 0; k < sizeof paths / sizeof *paths; k++)
+        if (paths[k]->depth > 0) used[n++] = paths[k];
+    return mark_unread(&schema->arena, schema->root, used, n, 0);
+}
+
 static int plan_flattened(cdc_envelope_plan_t *plan, cdc_schema_t *schema,
                           const char *position_field)
 {
@@ -144,6 +198,7 @@ cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
                      cdc_schema_field_index(root, "before") >= 0);
     int rc = envelope ? plan_envelope(plan, root, position_field)
                       : plan_flattened(plan, value_schema, position_field);
+    if (rc == 0 && envelope) rc = plan_mark_unread(plan, value_schema);
     if (rc != 0) {
         cdc_errstr_set(errstr, errstr_size,
                        "value schema %s: no row record in the envelope",

@@ -46,6 +46,10 @@ struct cdc_schema_node {
     cdc_schema_node_t **children; /* field types, branches, or [items] */
     const char **names;     /* field names or enum symbols */
     bool *has_default;      /* RECORD: per field */
+    /* RECORD: per field, set by whoever reads the decoded values (the
+     * envelope plan) when nothing reads that field: decoding steps over
+     * it and leaves it NULL. NULL: every field is read. */
+    bool *unread;
     int null_branch;        /* UNION: index of "null" or -1 */
     cdc_row_schema_t *row;  /* RECORD: the columns as sinks see them */
 };

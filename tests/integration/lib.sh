@@ -194,10 +194,20 @@ redis_pipeline_file() {
         "key.format=$redis_prefix:\${source.table}:\${key}" "$@"
 }
 
-# redis_nodes: host:port of every server (the Cluster's masters, or one).
+# redis_masters: host:port of the Cluster's masters now (a failover
+# swaps a master and its replica), read from CLUSTER NODES on a seed.
+redis_masters() {
+    local seed=${REDIS_CLUSTER_URL##*@}
+    seed=${seed%%,*}
+    redis-cli --no-auth-warning -u "redis://cdcsink:cdcsink@$seed" CLUSTER NODES |
+        awk '$3 ~ /master/ && $3 !~ /fail/ && $9 != "" {sub(/@.*/, "", $2); print $2}'
+}
+
+# redis_nodes: host:port of every server holding data (the Cluster's
+# masters, or the one server).
 redis_nodes() {
     if [ "${REDIS_MODE:-}" = cluster ]; then
-        echo "${REDIS_CLUSTER_URL##*@}" | tr ',' '\n'
+        redis_masters
     else
         local hp=${REDIS_URL##*@}
         echo "${hp%%/*}"
@@ -213,7 +223,7 @@ rcli() {
         redis-cli --no-auth-warning -u "$REDIS_URL" "$@"
     fi
 }
-export -f rcli redis_nodes
+export -f rcli redis_nodes redis_masters
 
 # redis_scan PATTERN: every key matching, on every server.
 redis_scan() {

@@ -56,14 +56,14 @@ say "rows=$rows retries=$(grep -c 'retrying the batch' "$work/cdcsink.log" || tr
 grep -q 'followed [1-9][0-9]* MOVED' "$work/cdcsink.log" || fail "the sink never met a moved slot: the test did not test the reshard"
 [ "$rows" -gt 2000 ] || fail "too few rows compared"
 total=0
-for node in $(echo "${REDIS_CLUSTER_URL##*@}" | tr ',' ' '); do
+for node in $(redis_masters); do
     n=$(ccli -h "${node%:*}" -p "${node#*:}" --scan --pattern "$redis_prefix:*" | wc -l)
     [ "$n" -gt 0 ] || fail "master $node holds none of the keys"
     total=$((total + n))
 done
 [ "$total" -eq "$rows" ] || fail "the masters hold $total keys, the source $rows rows (deleted keys left behind?)"
 key=$(head -n 1 "$work/want.txt" | cut -d' ' -f1)
-marker=$(for node in $(echo "${REDIS_CLUSTER_URL##*@}" | tr ',' ' '); do
+marker=$(for node in $(redis_masters); do
     ccli -h "${node%:*}" -p "${node#*:}" --scan --pattern "__cdc:pos:*:$key"; done | head -n 1)
 [ -n "$marker" ] || fail "no marker for $key"
 [ "$(ccli -h "${seed%:*}" -p "${seed#*:}" CLUSTER KEYSLOT "$key")" = \

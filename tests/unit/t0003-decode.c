@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include "decode.h"
+#include "envelope.h"
+#include "schema.h"
 #include "fixture.h"
 #include "render.h"
 #include "unit.h"
@@ -356,6 +358,80 @@ static void check_bad_input(void)
     fixture_free_set(&set);
 }
 
+/* The envelope plan marks what it never reads (most of the source block,
+ * transaction, ts_*) and decoding steps over it. A source block holding
+ * every Avro kind before the fields the plan reads: those still decode
+ * right (the steps took exactly the bytes of each kind), the whole value
+ * is consumed, and the unread fields come out NULL. */
+static void check_unread_fields_skipped(void)
+{
+    static const char schema_json[] =
+        "{\"type\":\"record\",\"name\":\"Envelope\",\"fields\":["
+        "{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Value\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}]},"
+        "{\"name\":\"after\",\"type\":[\"null\",\"Value\"]},"
+        "{\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":\"Source\",\"fields\":["
+        "{\"name\":\"b\",\"type\":\"boolean\"},{\"name\":\"f\",\"type\":\"float\"},"
+        "{\"name\":\"d\",\"type\":\"double\"},"
+        "{\"name\":\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"x\",\"y\"]}},"
+        "{\"name\":\"fx\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}},"
+        "{\"name\":\"arr\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"
+        "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"long\"}},"
+        "{\"name\":\"by\",\"type\":\"bytes\"},{\"name\":\"u\",\"type\":[\"null\",\"string\"]},"
+        "{\"name\":\"n\",\"type\":\"null\"},"
+        "{\"name\":\"rec\",\"type\":{\"type\":\"record\",\"name\":\"R\",\"fields\":"
+        "[{\"name\":\"a\",\"type\":\"int\"}]}},"
+        "{\"name\":\"table\",\"type\":\"string\"},{\"name\":\"lsn\",\"type\":[\"null\",\"long\"]}]}},"
+        "{\"name\":\"op\",\"type\":\"string\"},"
+        "{\"name\":\"transaction\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Tx\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}]},"
+        "{\"name\":\"ts_ms\",\"type\":[\"null\",\"long\"]}]}";
+    static const uint8_t data[] = {
+        0x00,                               /* before: null */
+        0x02, 0x0e,                         /* after: {id: 7} */
+        0x01,                               /* b: true */
+        0x00, 0x00, 0x80, 0x3f,             /* f: 1.0 */
+        0, 0, 0, 0, 0, 0, 0xf0, 0x3f,       /* d: 1.0 */
+        0x02,                               /* e: y */
+        'a', 'b', 'c',                      /* fx */
+        0x04, 0x02, 'p', 0x02, 'q',         /* arr: a block of 2 */
+        0x01, 0x04, 0x02, 'r', 0x00,        /* a block of -1 with its size; end */
+        0x02, 0x02, 'k', 0x0a, 0x00,        /* m: {k: 5} */
+        0x04, 0xff, 0x00,                   /* by */
+        0x02, 0x02, 's',                    /* u: "s" */
+        0x06,                               /* rec: {a: 3} */
+        0x02, 't',                          /* table: "t" */
+        0x02, 0xd0, 0x0f,                   /* lsn: 1000 */
+        0x02, 'c',                          /* op: "c" */
+        0x02, 0x04, 't', 'x',               /* transaction: {id: "tx"} */
+        0x02, 0x02,                         /* ts_ms: 1 */
+    };
+    char err[256] = "";
+    cdc_schema_t *schema = cdc_schema_compile(schema_json, sizeof schema_json - 1, err, sizeof err);
+    CHECK(schema != NULL);
+    if (!schema) return;
+    cdc_envelope_plan_t *plan = cdc_envelope_plan_new(schema, "source.lsn", err, sizeof err);
+    CHECK(plan != NULL);
+    cdc_value_t value;
+    memset(&value, 0, sizeof value);
+    CHECK_INT(cdc_decode_avro(schema->root, data, sizeof data, &arena, &value, err, sizeof err), 0);
+    cdc_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    CHECK_INT(cdc_envelope_read(plan, &value, &arena, &ev, err, sizeof err), 0);
+    CHECK_INT(ev.op, CDC_OP_CREATE);
+    CHECK(ev.has_position);
+    CHECK_INT(ev.position, 1000);
+    CHECK_STR(ev.source_table, "t");
+    CHECK_INT(ev.after[0].u.i, 7);
+    const cdc_value_t *source = &value.u.array.items[2];
+    for (size_t i = 0; i < 11; i++) CHECK(source->u.array.items[i].is_null);
+    CHECK(value.u.array.items[4].is_null); /* transaction */
+    CHECK(value.u.array.items[5].is_null); /* ts_ms */
+    /* One byte short: the steps notice, as decoding would. */
+    CHECK(cdc_decode_avro(schema->root, data, sizeof data - 1, &arena, &value, err, sizeof err) != 0);
+    cdc_schema_destroy(schema);
+}
+
 int main(void)
 {
     cdc_registry_options_t opts = {0};
@@ -368,6 +444,7 @@ int main(void)
     check_flattened();
     check_flattened_types();
     check_bad_input();
+    check_unread_fields_skipped();
     cdc_arena_destroy(&arena);
     cdc_decoder_destroy(decoder);
     cdc_registry_destroy(registry);
