@@ -9,11 +9,13 @@
 extern const cdc_sink_ops_t cdc_jsonl_sink;
 extern const cdc_sink_ops_t cdc_postgres_sink;
 extern const cdc_sink_ops_t cdc_redis_sink;
+extern const cdc_sink_ops_t cdc_elasticsearch_sink;
 
 static const cdc_sink_ops_t *const sinks[] = {
     &cdc_jsonl_sink,
     &cdc_postgres_sink,
     &cdc_redis_sink,
+    &cdc_elasticsearch_sink,
 };
 #define SINK_COUNT (sizeof sinks / sizeof sinks[0])
 

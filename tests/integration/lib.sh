@@ -194,6 +194,27 @@ redis_pipeline_file() {
         "key.format=$redis_prefix:\${source.table}:\${key}" "$@"
 }
 
+# es_pipeline_file PATH KEY=VALUE...: an elasticsearch pipeline on the
+# stack's OpenSearch; indexes carry the prefix $es_prefix (unique per test)
+# and get no replicas (one node).
+es_prefix="et$uid"
+es_pipeline_file() {
+    local path=$1
+    shift
+    pipeline_file "$path" sink=elasticsearch "connection.url=$ELASTICSEARCH_URL" \
+        "index.name.format=$es_prefix-\${source.table}" "index.number_of_replicas=0" "$@"
+}
+
+# es PATH [CURL ARGS...]: the engine's answer to a request (JSON).
+es() { curl -sS "$ELASTICSEARCH_URL$1" -H 'Content-Type: application/json' "${@:2}"; }
+
+# es_docs INDEX: every document as {"<_id>": _source}, sorted by _id.
+es_docs() {
+    es "/$1/_refresh" -X POST >/dev/null
+    es "/$1/_search?size=10000&sort=_id" |
+        jq -S '[.hits.hits[] | {key: ._id, value: ._source}] | from_entries'
+}
+
 # redis_masters: host:port of the Cluster's masters now (a failover
 # swaps a master and its replica), read from CLUSTER NODES on a seed.
 redis_masters() {
