@@ -24,7 +24,7 @@
 
 enum {
     ITEM_RETRY_ROUNDS = 4,      /* 429/5xx items sent again within one apply */
-    ITEM_RETRY_FIRST_MS = 100,  /* then doubled */
+    ITEM_RETRY_FIRST_MS = 50,   /* then doubled */
     PING_TIMEOUT_MS = 2000
 };
 
