@@ -151,13 +151,36 @@ static void reject_keyless(const cdc_event_t *ev, cdc_outcome_t *o,
     cdc_outcome_reject(o, "schema", "cdcsink.NoKey", why, arena);
 }
 
-/* The route of an event, in the arena; the previous one when equal (a
+/* A keyless change's identity: its pk.fields columns and values from the
+ * row, in pk.fields order. Left NULL when a field is missing (the sink
+ * then has no key to write under). -1 when out of memory. */
+static int key_from_pk_fields(const cdc_planner_t *p, cdc_change_t *c, cdc_arena_t *arena)
+{
+    size_t n = 0;
+    while (p->pk_fields[n]) n++;
+    cdc_row_schema_t *schema = cdc_arena_alloc(arena, sizeof *schema);
+    cdc_column_t *cols = cdc_arena_alloc(arena, (n + 1) * sizeof *cols);
+    cdc_value_t *values = cdc_arena_alloc(arena, (n + 1) * sizeof *values);
+    if (!schema || !cols || !values) return -1;
+    for (size_t k = 0; k < n; k++) {
+        int i = cdc_row_schema_find(c->row_schema, p->pk_fields[k]);
+        if (i < 0) return 0;
+        cols[k] = c->row_schema->columns[i];
+        values[k] = c->row[i];
+    }
+    *schema = (cdc_row_schema_t){.name = "pk.fields", .ncolumns = n, .columns = cols};
+    c->key_schema = schema;
+    c->key = values;
+    return 0;
+}
+
+/* The route of a change, in the arena; the previous one when equal (a
  * batch mostly holds few targets). NULL when out of memory. */
-static const char *route_of(cdc_planner_t *p, const cdc_event_t *ev,
+static const char *route_of(cdc_planner_t *p, const cdc_change_t *c,
                             const char *previous, cdc_arena_t *arena)
 {
     cdc_buf_reset(&p->route);
-    cdc_route_format(p->route_template, ev, &p->route);
+    cdc_route_format_keyed(p->route_template, c->event, c->key_schema, c->key, &p->route);
     if (p->route.failed) return NULL;
     const char *text = p->route.data ? p->route.data : "";
     if (previous && strcmp(previous, text) == 0) return previous;
@@ -188,6 +211,8 @@ static bool plan_event(cdc_planner_t *p, const cdc_event_t *ev,
                            "the record has neither a row nor a key", arena);
         return false;
     }
+    c->key_schema = ev->key_schema;
+    c->key = ev->key;
     return true;
 }
 
@@ -329,8 +354,9 @@ int cdc_plan_batch(cdc_planner_t *p, const cdc_event_t *const *events,
     for (size_t i = 0; i < count; i++) {
         cdc_change_t *c = &candidates[n];
         if (!plan_event(p, events[i], c, &outcomes[i], arena)) continue;
+        if (!c->key && p->pk_fields && key_from_pk_fields(p, c, arena) != 0) return -1;
         if (p->route_template) {
-            if (!(c->target = route_of(p, events[i], previous, arena))) return -1;
+            if (!(c->target = route_of(p, c, previous, arena))) return -1;
             previous = c->target;
         }
         candidate_event[n++] = i;

@@ -54,6 +54,12 @@ typedef struct cdc_change {
      * file. Unchanged TOASTed columns are marked `unavailable`. */
     const cdc_row_schema_t *row_schema;
     const cdc_value_t *row;
+    /* The row's identity, what ${key} renders (a document _id): the
+     * record key, or for a keyless record its pk.fields values taken from
+     * the row; NULL when there is neither (a tombstone of a keyless
+     * record). */
+    const cdc_row_schema_t *key_schema;
+    const cdc_value_t *key;
 } cdc_change_t;
 
 typedef enum cdc_outcome_kind {

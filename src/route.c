@@ -66,20 +66,21 @@ int cdc_route_check(const char *t, bool allow_key, char *errstr,
 }
 
 /* The key's values as text, escaped so that the parts stay apart. */
-static void put_key(const cdc_event_t *ev, cdc_buf_t *buf)
+void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *key,
+                        cdc_buf_t *buf)
 {
-    if (!ev->key || !ev->key_schema) return;
+    if (!key || !key_schema) return;
     cdc_buf_t text;
     cdc_buf_init(&text);
-    for (size_t i = 0; i < ev->key_schema->ncolumns; i++) {
+    for (size_t i = 0; i < key_schema->ncolumns; i++) {
         if (i) cdc_buf_putc(buf, ':');
-        const cdc_value_t *v = &ev->key[i];
+        const cdc_value_t *v = &key[i];
         if (v->is_null) {
             cdc_buf_puts(buf, "\\N");
             continue;
         }
         cdc_buf_reset(&text);
-        cdc_render_text(v, &ev->key_schema->columns[i], &text);
+        cdc_render_text(v, &key_schema->columns[i], &text);
         for (size_t k = 0; k < text.len; k++) {
             if (text.data[k] == ':' || text.data[k] == '\\') cdc_buf_putc(buf, '\\');
             cdc_buf_putc(buf, text.data[k]);
@@ -91,6 +92,13 @@ static void put_key(const cdc_event_t *ev, cdc_buf_t *buf)
 
 void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
 {
+    cdc_route_format_keyed(t, ev, ev->key_schema, ev->key, buf);
+}
+
+void cdc_route_format_keyed(const char *t, const cdc_event_t *ev,
+                            const cdc_row_schema_t *key_schema,
+                            const cdc_value_t *key, cdc_buf_t *buf)
+{
     const char *p = t;
     for (const char *open; (open = strstr(p, "${"));) {
         const char *end = strchr(open, '}');
@@ -98,7 +106,7 @@ void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
         cdc_buf_append(buf, p, (size_t)(open - p));
         route_var_t var = route_lookup(open + 2, (size_t)(end - open - 2));
         if (var == ROUTE_KEY) {
-            put_key(ev, buf);
+            cdc_route_key_text(key_schema, key, buf);
         } else {
             const char *value = route_value(var, ev);
             cdc_buf_puts(buf, value ? value : "");

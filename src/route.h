@@ -21,8 +21,20 @@
 int cdc_route_check(const char *template_text, bool allow_key, char *errstr,
                     size_t errstr_size);
 
-/* Appends the template filled from the event to buf. */
+/* Appends the template filled from the event to buf; ${key} from the
+ * event's record key. */
 void cdc_route_format(const char *template_text, const cdc_event_t *event,
                       cdc_buf_t *buf);
+
+/* The same with ${key} from the given key columns and values (a keyless
+ * record's pk.fields: src/plan.h, cdc_change_t.key). */
+void cdc_route_format_keyed(const char *template_text, const cdc_event_t *event,
+                            const cdc_row_schema_t *key_schema,
+                            const cdc_value_t *key, cdc_buf_t *buf);
+
+/* Appends what ${key} renders for these key columns and values (nothing
+ * when key_schema or key is NULL). */
+void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *key,
+                        cdc_buf_t *buf);
 
 #endif

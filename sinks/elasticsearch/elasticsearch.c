@@ -141,12 +141,13 @@ static cdc_sink_status_t index_status(cdc_es_index_status_t st)
     return st == CDC_ES_INDEX_FATAL ? CDC_SINK_FATAL : CDC_SINK_RETRY;
 }
 
-/* The document id: the record key's values as ${key} renders them. */
+/* The document id: the change's key values (the record key, or a keyless
+ * record's pk.fields) as ${key} renders them. */
 static const char *document_id(const cdc_change_t *c, cdc_arena_t *arena)
 {
     cdc_buf_t buf;
     cdc_buf_init(&buf);
-    cdc_route_format("${key}", c->event, &buf);
+    cdc_route_key_text(c->key_schema, c->key, &buf);
     char *id = buf.failed ? NULL : cdc_arena_alloc(arena, buf.len + 1);
     if (id) {
         memcpy(id, buf.data ? buf.data : "", buf.len);

@@ -167,7 +167,7 @@ static planned_t plan(const char *cfg_extra, cdc_plan_mode_t mode,
     memset(&p, 0, sizeof p);
     char err[256];
     cdc_config_t *cfg = config(cfg_extra);
-    cdc_planner_t *planner = cfg ? cdc_planner_new(cfg, mode, route, false, err, sizeof err) : NULL;
+    cdc_planner_t *planner = cfg ? cdc_planner_new(cfg, mode, route, route && strstr(route, "${key}"), err, sizeof err) : NULL;
     CHECK(planner != NULL);
     const cdc_event_t *events[16];
     for (size_t i = 0; i < count; i++) events[i] = &m[i].ev;
@@ -247,6 +247,15 @@ static void check_plan_rejects(cdc_arena_t *arena)
     p = plan("pk.fields = id\n", CDC_PLAN_LATEST, NULL, m, 3, arena);
     CHECK_INT(p.n, 2);
     CHECK(p.changes[0].row == m[1].ev.after);
+
+    /* A keyless change's identity is its pk.fields values: what ${key}
+     * renders (a Redis key, a document _id), as for a record key. */
+    p = plan("pk.fields = id\n", CDC_PLAN_LATEST, "${source.table}:${key}", m, 3, arena);
+    CHECK_INT(p.n, 2);
+    CHECK_STR(p.changes[0].target, "t:2");
+    CHECK_STR(p.changes[1].target, "t:3");
+    CHECK(p.changes[0].key_schema && p.changes[0].key_schema->ncolumns == 1);
+    CHECK(p.changes[1].key == m[2].ev.key);
 }
 
 /* One change per (target, key): by position, never by arrival; the
