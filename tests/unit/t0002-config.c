@@ -576,12 +576,15 @@ static void test_sink_keys(void)
                  "etc/orders.properties:2: key 'jsonl.path' does not apply "
                  "to sink 'postgres' (only jsonl)");
     /* only the sinks that are built */
-    EXPECT_ERROR("name = n\nsink = elasticsearch\ntopics = a\n"
+    EXPECT_ERROR("name = n\nsink = mongodb\ntopics = a\n"
                  "schema.registry.url = http://r\n",
-                 "etc/orders.properties:2: key 'sink': 'elasticsearch' is not one of "
-                 "jsonl, postgres, redis");
+                 "etc/orders.properties:2: key 'sink': 'mongodb' is not one of "
+                 "jsonl, postgres, redis, elasticsearch");
     EXPECT_ERROR(BASE "index.name.format = ${topic}\n",
-                 "etc/orders.properties:5: unknown key 'index.name.format'");
+                 "etc/orders.properties:5: key 'index.name.format' does not apply "
+                 "to sink 'jsonl' (only elasticsearch)");
+    EXPECT_ERROR(BASE "mongodb.collection = c\n",
+                 "etc/orders.properties:5: unknown key 'mongodb.collection'");
     EXPECT_ERROR(BASE "sink = postgres\n",
                  "etc/orders.properties:5: key 'sink' repeated (first set on "
                  "line 2)");
@@ -596,7 +599,7 @@ static void test_catalog_keys_are_distinct(void)
 {
     const cdc_config_catalog_t *catalog = cdc_sink_catalog();
     const cdc_configkeys_t *core = cdc_configkey_core();
-    CHECK_INT(catalog->count, 3);
+    CHECK_INT(catalog->count, 4);
     for (size_t i = 0; i < catalog->count; i++) {
         const cdc_configkeys_t *set = catalog->sinks[i];
         CHECK(cdc_sink_find(set->sink) != NULL);
@@ -806,13 +809,14 @@ static void test_docs_match_table(void)
     CHECK(strstr(want, "| `schema.registry.basic.auth.user.info` *secret* |"));
     CHECK(strstr(want, "| `group.id` | string | `cdcsink.<name>` |"));
     /* only built sinks; the core table has no sinks column */
-    CHECK(strstr(want, "| `sink` *required* | enum | — | `jsonl`, `postgres`, `redis` |"));
+    CHECK(strstr(want, "| `sink` *required* | enum | — | `jsonl`, `postgres`, `redis`, `elasticsearch` |"));
     CHECK(strstr(want, "| key | type | default | range / values | description |"));
     CHECK(strstr(want, "| sinks |") == NULL);
     CHECK(strstr(want, "## Keys of the redis sink"));
     CHECK(strstr(want, "| `key.format` | string | `${source.table}:${key}` |"));
-    CHECK(strstr(want, "elasticsearch") == NULL);
-    CHECK(strstr(want, "index.name.format") == NULL);
+    CHECK(strstr(want, "## Keys of the elasticsearch sink"));
+    CHECK(strstr(want, "| `index.name.format` | string | `${source.table}` |"));
+    CHECK(strstr(want, "mongodb") == NULL);
     CHECK(strstr(want, "@CORE_KEYS@") == NULL);
     CHECK(strstr(want, "@SINK_KEYS@") == NULL);
     /* one section per sink, in sink-list order, each with its own keys */
@@ -882,6 +886,7 @@ static void test_examples_list_every_key(void)
     check_example_lists(EXAMPLE_PATH, cdc_configkey_core());
     setenv("PGPASSWORD", "t0002", 0); /* sinks/postgres/example.properties */
     setenv("REDIS_PASSWORD", "t0002", 0); /* sinks/redis/example.properties */
+    setenv("ES_PASSWORD", "t0002", 0); /* sinks/elasticsearch/example.properties */
     const cdc_config_catalog_t *catalog = cdc_sink_catalog();
     for (size_t i = 0; i < catalog->count; i++) {
         char path[256];
