@@ -369,12 +369,14 @@ static bool slot_finish(cdc_es_http_t *h, es_slot_t *s, CURLcode rc)
         return true;
     }
     req->status = 0;
+    req->fatal = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                 rc == CURLE_SSL_CERTPROBLEM;
     cdc_errstr_set(req->error, sizeof req->error, "%s: %s", h->nodes[s->node].base,
                    s->curl_error[0] ? s->curl_error : curl_easy_strerror(rc));
     if (req->response.failed)
         snprintf(req->error, sizeof req->error, "out of memory reading the answer");
     h->nodes[s->node].resting_until = mono_ms() + NODE_REST_MS;
-    return !(++s->attempts < 2 && another_node_up(h, s->node));
+    return req->fatal || !(++s->attempts < 2 && another_node_up(h, s->node));
 }
 
 int cdc_es_http_run(cdc_es_http_t *h, cdc_es_request_t *reqs, size_t n,
@@ -384,7 +386,11 @@ int cdc_es_http_run(cdc_es_http_t *h, cdc_es_request_t *reqs, size_t n,
     if (max_in_flight > MAX_SLOTS) max_in_flight = MAX_SLOTS;
     size_t next = 0, done = 0;
     int failed = 0, running = 0;
-    for (size_t i = 0; i < n; i++) reqs[i].status = 0, reqs[i].error[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].status = 0;
+        reqs[i].error[0] = '\0';
+        reqs[i].fatal = false;
+    }
     while (done < n) {
         for (int k = 0; k < max_in_flight && next < n; k++) {
             es_slot_t *s = &h->slots[k];

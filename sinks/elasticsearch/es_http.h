@@ -38,6 +38,8 @@ typedef struct cdc_es_request {
     long status;        /* the HTTP status; 0: no response (see error) */
     cdc_buf_t response;
     char error[256];    /* the transport error, with the node's name */
+    bool fatal;         /* an error retrying cannot mend: a certificate the
+                           CA does not vouch for, an unreadable CA file */
 } cdc_es_request_t;
 
 typedef struct cdc_es_http cdc_es_http_t;

@@ -120,7 +120,7 @@ cdc_es_index_status_t cdc_es_answer_failed(const cdc_es_request_t *req, const ch
 {
     if (req->status == 0) {
         cdc_errstr_set(errstr, errstr_size, "%s: %s", what, req->error);
-        return CDC_ES_INDEX_RETRY;
+        return req->fatal ? CDC_ES_INDEX_FATAL : CDC_ES_INDEX_RETRY;
     }
     char detail[512];
     answer_error(req, detail, sizeof detail);

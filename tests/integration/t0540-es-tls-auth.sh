@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Elasticsearch/OpenSearch sink over HTTPS with basic authentication (the
+# stack's TLS proxy in front of OpenSearch, its own CA): the documents
+# arrive. A wrong password, a CA that did not sign the node's certificate,
+# and an engine version cdcsink does not support each stop the pipeline
+# at once (exit 1) with one clear line that holds no secret; `check`
+# masks the password.
+. "$(dirname "$0")/lib.sh"
+
+table="it_etls_$uid"
+topic="it.public.$table"
+index="$es_prefix-$table"
+psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v text)"
+ensure_it_connector
+psql_source -c "INSERT INTO $table SELECT g, 'v' || g FROM generate_series(1, 50) g"
+wait_records 60 "$topic" 50
+
+say "https:// with the stack's CA, basic auth, gzip"
+export ES_PASSWORD=$ELASTICSEARCH_PASSWORD
+es_pipeline_file "$work/tls.properties" "topics=$topic" "connection.url=$ELASTICSEARCH_TLS_URL" \
+    "connection.username=$ELASTICSEARCH_USERNAME" "connection.password=\${env:ES_PASSWORD}" \
+    "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA" "connection.compression=true"
+start_cdcsink "$work/tls.properties" "$work/tls.log"
+wait_for 60 "caught up over TLS" caught_up "$work/tls.properties"
+kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
+es "/$index/_refresh" -X POST >/dev/null
+[ "$(es "/$index/_count" | jq .count)" -eq 50 ] || fail "want 50 documents written over TLS"
+[ "$(es "/$index/_doc/7" | jq -c ._source)" = '{"id":7,"v":"v7"}' ] || fail "document 7 is wrong"
+
+say "a wrong password: exit 1, one clear line, no secret"
+secret="wrongSecret$uid"
+es_pipeline_file "$work/badpw.properties" "topics=$topic" "name=$test_name-badpw-$uid" \
+    "connection.url=$ELASTICSEARCH_TLS_URL" "connection.username=cdcsink" \
+    "connection.password=$secret" "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/badpw.properties" >"$work/badpw.log" 2>&1 || rc=$?
+cat "$work/badpw.log"
+[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong password, got $rc"
+grep -q "HTTP 401 (authentication failed): check connection.username/password" "$work/badpw.log" || fail "no clear line"
+! grep -q "$secret" "$work/badpw.log" || fail "the password appears in the output"
+"$CDCSINK" check -c "$work/badpw.properties" >"$work/check.out" 2>&1 || true
+grep -q 'connection.password = \*\*\*\*\*\*\*\*' "$work/check.out" || fail "check does not mask the password"
+! grep -q "$secret" "$work/check.out" || fail "check prints the password"
+
+say "the password in the URL instead: masked too"
+es_pipeline_file "$work/urlpw.properties" "topics=$topic" "name=$test_name-urlpw-$uid" \
+    "connection.url=https://cdcsink:$secret@127.0.0.1:${ELASTICSEARCH_TLS_URL##*:}" \
+    "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/urlpw.properties" >"$work/urlpw.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "want exit 1, got $rc"
+! grep -q "$secret" "$work/urlpw.log" || fail "the URL's password appears in the output"
+
+say "a CA that did not sign the node's certificate: exit 1"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=other CA" \
+    -keyout "$work/other.key" -out "$work/other.crt" >/dev/null 2>&1
+es_pipeline_file "$work/badca.properties" "topics=$topic" "name=$test_name-badca-$uid" \
+    "connection.url=$ELASTICSEARCH_TLS_URL" "connection.ssl.ca.location=$work/other.crt"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/badca.properties" >"$work/badca.log" 2>&1 || rc=$?
+cat "$work/badca.log"
+[ "$rc" -eq 1 ] || fail "want exit 1 with an unknown CA, got $rc"
+grep -qi "certificate" "$work/badca.log" || fail "the error does not mention the certificate"
+
+say "an engine cdcsink does not support (Elasticsearch 7): exit 1"
+port=$((19280 + $$ % 9))
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"{\"version\":{\"number\":\"7.10.2\"},\"tagline\":\"You Know, for Search\"}"
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$port" &
+pids+=($!)
+wait_for 10 "the fake engine listens" curl -sf "http://127.0.0.1:$port/" -o /dev/null
+es_pipeline_file "$work/old.properties" "topics=$topic" "name=$test_name-old-$uid" \
+    "connection.url=http://127.0.0.1:$port"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/old.properties" >"$work/old.log" 2>&1 || rc=$?
+cat "$work/old.log"
+[ "$rc" -eq 1 ] || fail "want exit 1 with Elasticsearch 7, got $rc"
+grep -q "elasticsearch 7.10.2 is not supported" "$work/old.log" || fail "no clear line"
+echo ok
