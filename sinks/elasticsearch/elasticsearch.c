@@ -273,8 +273,9 @@ static es_bulk_t *bulks_next(es_bulks_t *bs, size_t first)
     return b;
 }
 
-/* Splits the items to send into requests of at most bulk.max.bytes (an
- * item larger than that goes alone). */
+/* Splits the items to send into bulk.max.in.flight requests of equal
+ * counts, so that they all run at once, each of at most bulk.max.bytes
+ * (then there are more; an item larger than that goes alone). */
 static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_t *items,
                        const size_t *order, size_t n, es_bulks_t *bs)
 {
@@ -282,6 +283,7 @@ static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_
     cdc_buf_init(&doc);
     int rc = 0;
     es_bulk_t *b = NULL;
+    size_t per_request = (n + (size_t)s->in_flight - 1) / (size_t)s->in_flight;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (!b && !(b = bulks_next(bs, i))) {
             rc = -1;
@@ -299,7 +301,7 @@ static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_
             rc = item_append(&changes[order[i]], &items[order[i]], &b->body, &doc);
         }
         b->count++;
-        if (b->body.len >= s->bulk_max_bytes) b = NULL;
+        if (b->body.len >= s->bulk_max_bytes || b->count >= per_request) b = NULL;
     }
     cdc_buf_free(&doc);
     return rc;
