@@ -389,6 +389,25 @@ static bool is_block(const cdc_es_item_answer_t *a)
                : false;
 }
 
+/* An index deleted while the pipeline runs (with the engine's own
+ * auto-creation off) answers index_not_found_exception: not the records'
+ * fault. The index is forgotten and the batch retried, which creates it
+ * again (auto.create) or stops the pipeline (without). */
+static cdc_sink_status_t indexes_gone(es_sink_t *s, const es_item_t *items, const size_t *order,
+                                      size_t n, char *errstr, size_t errstr_size)
+{
+    cdc_sink_status_t st = CDC_SINK_OK;
+    for (size_t i = 0; i < n; i++) {
+        const es_item_t *it = &items[order[i]];
+        if (strcmp(it->answer.error_type, "index_not_found_exception") != 0) continue;
+        if (st == CDC_SINK_OK)
+            cdc_errstr_set(errstr, errstr_size, "index %s no longer exists", it->index);
+        cdc_es_indexes_forget(s->indexes, it->index);
+        st = CDC_SINK_RETRY;
+    }
+    return st;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -415,6 +434,7 @@ static cdc_sink_status_t items_write(es_sink_t *s, const cdc_change_t *changes,
     for (int round = 0; n > 0; round++) {
         st = items_send(s, changes, items, order, n, errstr, errstr_size);
         if (st != CDC_SINK_OK) break;
+        if ((st = indexes_gone(s, items, order, n, errstr, errstr_size)) != CDC_SINK_OK) break;
         size_t again = 0, blocked = 0;
         const cdc_es_item_answer_t *example = NULL;
         for (size_t i = 0; i < n; i++) {

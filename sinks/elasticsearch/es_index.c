@@ -82,7 +82,7 @@ const char *cdc_es_index_name(const char *target, cdc_arena_t *arena)
         out[i] = strchr("\\/*?\"<>|,#: ", c) ? '_' : (char)tolower(c);
     }
     out[len] = '\0';
-    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) out[0] = '_';
+    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) return "unnamed";
     return out;
 }
 
@@ -334,6 +334,17 @@ static char *schema_conflict(const es_index_t *ix, const cdc_row_schema_t *schem
         return strdup(msg);
     }
     return NULL;
+}
+
+void cdc_es_indexes_forget(cdc_es_indexes_t *x, const char *index)
+{
+    es_index_t *ix = index_find(x, index);
+    if (!ix) return;
+    fields_free(ix);
+    for (size_t k = 0; k < ix->nchecked; k++) free(ix->checked[k].conflict);
+    free(ix->checked);
+    free(ix->name);
+    *ix = x->indexes[--x->count];
 }
 
 cdc_es_index_status_t cdc_es_indexes_ensure(cdc_es_indexes_t *x, const char *index,

@@ -2,7 +2,7 @@
  *
  * Index names come from index.name.format, made valid: lower-cased, and
  * `\ / * ? " < > | , # :` and spaces become `_`; leading `-`, `_`, `+`
- * are dropped; at most 255 bytes. The first time a pipeline meets an
+ * are dropped; at most 255 bytes; nothing left, `.` or `..` is `unnamed`. The first time a pipeline meets an
  * index it reads its mapping (GET /<index>/_mapping); a missing index is
  * created with a mapping derived from the Avro schema (es_mapping.h),
  * `index.gc_deletes` = delete.retention.ms and the configured replicas, or
@@ -47,6 +47,10 @@ cdc_es_index_status_t cdc_es_indexes_ensure(cdc_es_indexes_t *x, const char *ind
                                             const cdc_row_schema_t *schema,
                                             const char **why, char *errstr,
                                             size_t errstr_size);
+
+/* Forgets what is known of an index (it was deleted behind cdcsink's
+ * back): the next ensure reads or creates it again. */
+void cdc_es_indexes_forget(cdc_es_indexes_t *x, const char *index);
 
 /* Classifies an HTTP answer that is not a success, for index requests and
  * _bulk alike: 401/403 FATAL, anything else RETRY; errstr says what the

@@ -8,6 +8,8 @@
 # mapping, `cdcsink dlq replay` applies the parked records. A mapping that
 # cannot take a column at all (text into an integer field) is found before
 # sending: every record of that schema goes to the DLQ as class schema.
+# An index deleted behind cdcsink's back (with the engine's own index
+# auto-creation off) is created again, not a DLQ flood.
 . "$(dirname "$0")/lib.sh"
 
 table="it_emap_$uid"
@@ -79,4 +81,24 @@ n=$(grep -c . "$work/dlq-c.txt")
 [ "$(grep -c 'cdcsink.error.class=schema' "$work/dlq-c.txt")" -eq "$n" ] || fail "want class schema"
 grep -q "maps field v as integer" "$work/dlq-c.txt" || fail "the reason does not name the field"
 [ "$(es "/$index2/_count" | jq .count)" -eq 0 ] || fail "documents were written"
+
+say "the index deleted while the pipeline runs, the engine's auto-creation off"
+restore_auto_create() { es /_cluster/settings -X PUT -d '{"persistent":{"action.auto_create_index":null}}' >/dev/null; }
+trap 'restore_auto_create; cleanup' EXIT
+es /_cluster/settings -X PUT -d '{"persistent":{"action.auto_create_index":"false"}}' | jq -e .acknowledged >/dev/null
+index3="$es_prefix-d-$table"
+es_pipeline_file "$work/d.properties" "topics=$topic" "name=$test_name-d-$uid" \
+    "index.name.format=$es_prefix-d-\${source.table}" "batch.max.wait.ms=500"
+start_cdcsink "$work/d.properties" "$work/d.log"
+wait_for 60 "caught up" caught_up "$work/d.properties"
+es "/$index3" -X DELETE | jq -e .acknowledged >/dev/null
+psql_source -c "INSERT INTO $table SELECT g, 'v' || g, 'w' FROM generate_series(100, 149) g"
+wait_records 60 "$topic" 77
+wait_for 60 "caught up after the delete" caught_up "$work/d.properties"
+kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
+restore_auto_create
+es "/$index3/_refresh" -X POST >/dev/null
+[ "$(es "/$index3/_count" | jq .count)" -eq 50 ] || fail "want the 50 new documents in the index made again"
+[ "$(stat dlq "$work/d.log")" -eq 0 ] || fail "records went to the DLQ"
+grep -q "index $index3 no longer exists" "$work/d.log" || fail "the sink never met the missing index"
 echo ok

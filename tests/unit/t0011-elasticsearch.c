@@ -1,0 +1,200 @@
+/* Elasticsearch sink pieces that need no engine: index names, field types
+ * and their compatibility, versioned _bulk items, per-item answers
+ * (including bad ones), documents with stored values filled in, and node
+ * URLs (no credential in any message). */
+#include "es_bulk.h"
+#include "es_doc.h"
+#include "es_http.h"
+#include "es_index.h"
+#include "es_mapping.h"
+#include "unit.h"
+
+static void check_index_names(cdc_arena_t *arena)
+{
+    CHECK_STR(cdc_es_index_name("Sales.Orders", arena), "sales.orders");
+    CHECK_STR(cdc_es_index_name("-_+My Table#1:x,y", arena), "my_table_1_x_y");
+    CHECK_STR(cdc_es_index_name("a\\b/c*d?e\"f<g>h|i", arena), "a_b_c_d_e_f_g_h_i");
+    CHECK_STR(cdc_es_index_name("", arena), "unnamed");
+    CHECK_STR(cdc_es_index_name("..", arena), "unnamed");
+    char long_name[400];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    CHECK_INT(strlen(cdc_es_index_name(long_name, arena)), 255);
+}
+
+static void check_mapping(void)
+{
+    cdc_column_t c = {.name = "n", .type = CDC_TYPE_DECIMAL};
+    CHECK_STR(cdc_es_mapping_type(&c), "double");
+    c.type = CDC_TYPE_ARRAY;
+    c.element_type = CDC_TYPE_INT64;
+    CHECK_STR(cdc_es_mapping_type(&c), "long");
+    c.type = CDC_TYPE_JSON;
+    cdc_buf_t b;
+    cdc_buf_init(&b);
+    cdc_es_mapping_field(&c, &b);
+    CHECK_STR(b.data, "{\"type\":\"object\",\"enabled\":false}");
+    static const cdc_column_t cols[] = {{.name = "id", .type = CDC_TYPE_INT32},
+                                        {.name = "t", .type = CDC_TYPE_STRING},
+                                        {.name = "at", .type = CDC_TYPE_TIMESTAMP_MICROS}};
+    static const cdc_row_schema_t schema = {.name = "v", .ncolumns = 3, .columns = cols};
+    cdc_buf_reset(&b);
+    cdc_es_mapping_properties(&schema, true, &b);
+    CHECK_STR(b.data, "{\"properties\":{\"id\":{\"type\":\"integer\"},\"t\":{\"type\":\"text\","
+                      "\"fields\":{\"keyword\":{\"type\":\"keyword\",\"ignore_above\":256}}},"
+                      "\"at\":{\"type\":\"date\",\"format\":\"strict_date_optional_time||epoch_millis\"},"
+                      "\"__deleted\":{\"type\":\"boolean\"}}}");
+    cdc_buf_free(&b);
+    CHECK(cdc_es_mapping_compatible("long", "integer"));
+    CHECK(!cdc_es_mapping_compatible("integer", "long"));
+    CHECK(cdc_es_mapping_compatible("double", "long"));
+    CHECK(!cdc_es_mapping_compatible("float", "double"));
+    CHECK(cdc_es_mapping_compatible("keyword", "text"));
+    CHECK(!cdc_es_mapping_compatible("integer", "text"));
+    CHECK(!cdc_es_mapping_compatible("keyword", "date"));
+    CHECK(cdc_es_mapping_compatible("date_nanos", "date"));
+    CHECK(cdc_es_mapping_compatible("flattened", "object"));
+    CHECK(!cdc_es_mapping_compatible("boolean", "keyword"));
+}
+
+static void check_bulk_items(void)
+{
+    cdc_buf_t b;
+    cdc_buf_init(&b);
+    cdc_es_bulk_item(&b, "orders", "7", 12345, "{\"id\":7}", 8);
+    cdc_es_bulk_item(&b, "orders", "a\"b", 12346, NULL, 0);
+    cdc_es_bulk_item(&b, "orders", "9", -1, NULL, 0);
+    CHECK_STR(b.data,
+              "{\"index\":{\"_index\":\"orders\",\"_id\":\"7\",\"version\":12345,"
+              "\"version_type\":\"external\"}}\n{\"id\":7}\n"
+              "{\"delete\":{\"_index\":\"orders\",\"_id\":\"a\\\"b\",\"version\":12346,"
+              "\"version_type\":\"external\"}}\n"
+              "{\"delete\":{\"_index\":\"orders\",\"_id\":\"9\"}}\n");
+    cdc_buf_free(&b);
+}
+
+static void check_bulk_answers(void)
+{
+    cdc_es_item_answer_t a[6];
+    static const char ok[] = "{\"errors\":false,\"items\":[{\"index\":{\"status\":201}}]}";
+    CHECK_INT(cdc_es_bulk_read(ok, sizeof ok - 1, a, 1), 0);
+    CHECK_INT(a[0].result, CDC_ES_ITEM_APPLIED);
+    static const char mixed[] =
+        "{\"errors\":true,\"items\":["
+        "{\"index\":{\"status\":200}},"
+        "{\"index\":{\"status\":409,\"error\":{\"type\":\"version_conflict_engine_exception\","
+        "\"reason\":\"[1]: version conflict\"}}},"
+        "{\"delete\":{\"status\":404}},"
+        "{\"index\":{\"status\":400,\"error\":{\"type\":\"mapper_parsing_exception\","
+        "\"reason\":\"failed to parse field [n]\"}}},"
+        "{\"index\":{\"status\":429,\"error\":{\"type\":\"es_rejected_execution_exception\"}}},"
+        "{\"index\":{\"status\":503}}]}";
+    CHECK_INT(cdc_es_bulk_read(mixed, sizeof mixed - 1, a, 6), 0);
+    CHECK_INT(a[0].result, CDC_ES_ITEM_APPLIED);
+    CHECK_INT(a[1].result, CDC_ES_ITEM_STALE);
+    CHECK_INT(a[2].result, CDC_ES_ITEM_APPLIED);
+    CHECK_INT(a[3].result, CDC_ES_ITEM_REJECTED);
+    CHECK_STR(a[3].error_type, "mapper_parsing_exception");
+    CHECK_STR(a[3].reason, "failed to parse field [n]");
+    CHECK_INT(a[4].result, CDC_ES_ITEM_RETRY);
+    CHECK_INT(a[5].result, CDC_ES_ITEM_RETRY);
+    /* An index answered 404 (no such index) is no delete: rejected. */
+    static const char missing[] = "{\"errors\":true,\"items\":[{\"index\":{\"status\":404}}]}";
+    CHECK_INT(cdc_es_bulk_read(missing, sizeof missing - 1, a, 1), 0);
+    CHECK_INT(a[0].result, CDC_ES_ITEM_REJECTED);
+    /* Bad answers are errors, never a crash or a made-up outcome. */
+    CHECK_INT(cdc_es_bulk_read(mixed, sizeof mixed - 1, a, 5), -1);
+    CHECK_INT(cdc_es_bulk_read(missing, sizeof missing - 1, a, 2), -1);
+    static const char junk[] = "{\"errors\":true,\"items\":[1,2]}";
+    CHECK_INT(cdc_es_bulk_read(junk, sizeof junk - 1, a, 2), -1);
+    CHECK_INT(cdc_es_bulk_read("<html>", 6, a, 1), -1);
+    CHECK_INT(cdc_es_bulk_read(mixed, 40, a, 6), -1);
+}
+
+static const cdc_column_t doc_cols[] = {{.name = "id", .type = CDC_TYPE_INT32},
+                                        {.name = "v", .type = CDC_TYPE_STRING},
+                                        {.name = "big", .type = CDC_TYPE_STRING}};
+static const cdc_row_schema_t doc_schema = {.name = "v", .ncolumns = 3, .columns = doc_cols};
+
+static void check_documents(void)
+{
+    cdc_value_t row[3] = {{.type = CDC_TYPE_INT32, .u.i = 5},
+                          {.type = CDC_TYPE_STRING, .u.str = {"new", 3}},
+                          {.type = CDC_TYPE_STRING, .unavailable = true,
+                           .u.str = {"__debezium_unavailable_value", 28}}};
+    cdc_event_t ev = {.op = CDC_OP_UPDATE, .row_schema = &doc_schema, .after = row};
+    cdc_change_t c = {.event = &ev, .action = CDC_ACTION_UPSERT, .row_schema = &doc_schema, .row = row};
+    CHECK(cdc_es_doc_needs_stored(&c));
+    bson_error_t err;
+    static const char stored_json[] =
+        "{\"id\":5,\"v\":\"old\",\"big\":\"kept \\\"text\\\"\",\"gone\":[1,2.5,{\"a\":null}]}";
+    bson_t *stored = bson_new_from_json((const uint8_t *)stored_json, -1, &err);
+    CHECK(stored != NULL);
+    cdc_buf_t b;
+    cdc_buf_init(&b);
+    CHECK_INT(cdc_es_doc_render(&c, stored, &b), 0);
+    CHECK_STR(b.data, "{\"id\":5,\"v\":\"new\",\"big\":\"kept \\\"text\\\"\"}");
+    cdc_buf_reset(&b);
+    CHECK_INT(cdc_es_doc_render(&c, NULL, &b), 0); /* nothing stored */
+    CHECK_STR(b.data, "{\"id\":5,\"v\":\"new\",\"big\":null}");
+
+    /* A soft delete from its before image (key only, REPLICA IDENTITY
+     * DEFAULT): the stored values, the stored extra field, the flag. */
+    cdc_value_t before[3] = {{.type = CDC_TYPE_INT32, .u.i = 5},
+                             {.type = CDC_TYPE_STRING, .is_null = true},
+                             {.type = CDC_TYPE_STRING, .is_null = true}};
+    cdc_event_t del = {.op = CDC_OP_DELETE, .row_schema = &doc_schema, .before = before};
+    cdc_change_t sd = {.event = &del, .action = CDC_ACTION_SOFT_DELETE, .row_schema = &doc_schema,
+                       .row = before};
+    CHECK(cdc_es_doc_needs_stored(&sd));
+    cdc_buf_reset(&b);
+    CHECK_INT(cdc_es_doc_render(&sd, stored, &b), 0);
+    CHECK_STR(b.data, "{\"id\":5,\"v\":\"old\",\"big\":\"kept \\\"text\\\"\","
+                      "\"gone\":[1,2.5,{\"a\":null}],\"__deleted\":true}");
+    /* ... and from an upsert superseded in the same batch: its values. */
+    sd.row = row;
+    cdc_buf_reset(&b);
+    CHECK_INT(cdc_es_doc_render(&sd, stored, &b), 0);
+    CHECK_STR(b.data, "{\"id\":5,\"v\":\"new\",\"big\":\"kept \\\"text\\\"\","
+                      "\"gone\":[1,2.5,{\"a\":null}],\"__deleted\":true}");
+    /* No stored document: the before image as it is. */
+    sd.row = before;
+    cdc_buf_reset(&b);
+    CHECK_INT(cdc_es_doc_render(&sd, NULL, &b), 0);
+    CHECK_STR(b.data, "{\"id\":5,\"v\":null,\"big\":null,\"__deleted\":true}");
+    /* A plain upsert needs nothing stored. */
+    row[2] = (cdc_value_t){.type = CDC_TYPE_STRING, .u.str = {"b", 1}};
+    CHECK(!cdc_es_doc_needs_stored(&c));
+    cdc_buf_free(&b);
+    bson_destroy(stored);
+}
+
+static void check_nodes(void)
+{
+    char err[256];
+    cdc_es_http_options_t o = {.urls = "http://u:topsecret@h1:9200/, https://h2:9243/prefix",
+                               .verify = true};
+    cdc_es_http_t *h = cdc_es_http_new(&o, err, sizeof err);
+    CHECK(h != NULL);
+    if (h) CHECK_STR(cdc_es_http_nodes(h), "http://h1:9200,https://h2:9243/prefix");
+    cdc_es_http_free(h);
+    o.urls = "http://h1:9200,ftp://u:topsecret@h2";
+    CHECK(cdc_es_http_new(&o, err, sizeof err) == NULL);
+    CHECK(strstr(err, "node 2") != NULL && strstr(err, "topsecret") == NULL);
+    o.urls = "h1:9200";
+    CHECK(cdc_es_http_new(&o, err, sizeof err) == NULL);
+}
+
+int main(void)
+{
+    cdc_arena_t arena;
+    cdc_arena_init(&arena, 64 * 1024);
+    check_index_names(&arena);
+    check_mapping();
+    check_bulk_items();
+    check_bulk_answers();
+    check_documents();
+    check_nodes();
+    cdc_arena_destroy(&arena);
+    return unit_finish("t0011-elasticsearch");
+}
