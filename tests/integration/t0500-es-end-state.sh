@@ -6,7 +6,9 @@
 # exactly the source's rows: each document equals the row the change log
 # implies (the jq model of the guard over the jsonl sink's output of the
 # same topic), the _ids are the source's keys, and the mapping cdcsink
-# created is the documented one (not the engine's guesses).
+# created is the documented one (not the engine's guesses). The pipeline
+# sends small gzipped requests (bulk.max.bytes=4096: many requests a batch,
+# the 10 kB TOASTed rows one each) to two nodes, the first one dead.
 . "$(dirname "$0")/lib.sh"
 
 table="it_etypes_$uid"
@@ -19,7 +21,8 @@ topic="it.public.$table"
 say "the fixture's changes and 200 more rows"
 types_table_fill "$table" "$mood"
 
-es_pipeline_file "$work/es.properties" "topics=$topic" "batch.size=50"
+es_pipeline_file "$work/es.properties" "topics=$topic" "batch.size=50" "bulk.max.bytes=4096" \
+    "connection.compression=true" "connection.url=http://127.0.0.1:9,$ELASTICSEARCH_URL"
 pipeline_file "$work/log.properties" "topics=$topic" "name=$test_name-log-$uid" \
     "jsonl.path=$work/log.jsonl"
 start_cdcsink "$work/es.properties" "$work/es.log"; es_pid=$cdcsink_pid

@@ -4,7 +4,7 @@
 # arrive. A wrong password, a CA that did not sign the node's certificate,
 # and an engine version cdcsink does not support each stop the pipeline
 # at once (exit 1) with one clear line that holds no secret; `check`
-# masks the password.
+# masks the password. So does a missing index with auto.create=false.
 . "$(dirname "$0")/lib.sh"
 
 table="it_etls_$uid"
@@ -82,4 +82,14 @@ timeout 30 "$CDCSINK" run -c "$work/old.properties" >"$work/old.log" 2>&1 || rc=
 cat "$work/old.log"
 [ "$rc" -eq 1 ] || fail "want exit 1 with Elasticsearch 7, got $rc"
 grep -q "elasticsearch 7.10.2 is not supported" "$work/old.log" || fail "no clear line"
+
+say "a missing index with auto.create=false: exit 1"
+es_pipeline_file "$work/nocreate.properties" "topics=$topic" "name=$test_name-nocreate-$uid" \
+    "auto.create=false" "index.name.format=$es_prefix-absent-\${source.table}"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/nocreate.properties" >"$work/nocreate.log" 2>&1 || rc=$?
+cat "$work/nocreate.log" | tail -n 2
+[ "$rc" -eq 1 ] || fail "want exit 1 with a missing index, got $rc"
+grep -q "index $es_prefix-absent-$table does not exist and auto.create=false" "$work/nocreate.log" || fail "no clear line"
+[ "$(es "/$es_prefix-absent-$table" -o /dev/null -w '%{http_code}')" = 404 ] || fail "the index was created"
 echo ok
