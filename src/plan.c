@@ -152,8 +152,9 @@ static void reject_keyless(const cdc_event_t *ev, cdc_outcome_t *o,
 }
 
 /* A keyless change's identity: its pk.fields columns and values from the
- * row, in pk.fields order. Left NULL when a field is missing (the sink
- * then has no key to write under). -1 when out of memory. */
+ * row, in pk.fields order. Left NULL when a field is missing or is an
+ * unchanged TOASTed value (the sink then has no key to write under). -1
+ * when out of memory. */
 static int key_from_pk_fields(const cdc_planner_t *p, cdc_change_t *c, cdc_arena_t *arena)
 {
     size_t n = 0;
@@ -164,7 +165,7 @@ static int key_from_pk_fields(const cdc_planner_t *p, cdc_change_t *c, cdc_arena
     if (!schema || !cols || !values) return -1;
     for (size_t k = 0; k < n; k++) {
         int i = cdc_row_schema_find(c->row_schema, p->pk_fields[k]);
-        if (i < 0) return 0;
+        if (i < 0 || c->row[i].unavailable) return 0; /* no value to key by */
         cols[k] = c->row_schema->columns[i];
         values[k] = c->row[i];
     }

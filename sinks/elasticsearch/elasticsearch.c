@@ -42,7 +42,7 @@ typedef struct es_sink {
 typedef struct es_item {
     const char *index; /* NULL: settled before the request */
     const char *id;
-    const bson_t *stored;
+    const cdc_es_span_t *stored; /* the stored _source, when fetched */
     cdc_es_item_answer_t answer;
 } es_item_t;
 
@@ -120,7 +120,7 @@ static cdc_sink_status_t es_open(const cdc_config_t *cfg, void **state, char *er
 static int es_ping(void *state)
 {
     es_sink_t *s = state;
-    cdc_es_request_t req = {.method = "GET", .path = "/"};
+    cdc_es_request_t req = {.method = "GET", .path = "/", .timeout_ms = PING_TIMEOUT_MS};
     int rc = cdc_es_http_one(s->http, &req) == 0 && req.status == 200 ? 0 : -1;
     cdc_es_request_clear(&req);
     return rc;
@@ -414,6 +414,25 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* An item refused for want of privilege (not a block): no record of the
+ * stream would fare better, so the pipeline stops rather than fill the
+ * DLQ. */
+static cdc_sink_status_t items_forbidden(const es_item_t *items, const size_t *order, size_t n,
+                                         char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cdc_es_item_answer_t *a = &items[order[i]].answer;
+        if ((a->status != 401 && a->status != 403) || is_block(a)) continue;
+        cdc_errstr_set(errstr, errstr_size,
+                       "_bulk: HTTP %ld on index %s (%s%s%s): the user lacks a privilege "
+                       "on that index (write, create_index)",
+                       a->status, items[order[i]].index, a->error_type,
+                       a->reason[0] ? ": " : "", a->reason);
+        return CDC_SINK_FATAL;
+    }
+    return CDC_SINK_OK;
+}
+
 /* Sends every prepared item; the items the engine answered 429/5xx (or
  * blocked) are sent again, alone, a few times with backoff before the
  * batch as a whole is retried by the core. */
@@ -434,6 +453,7 @@ static cdc_sink_status_t items_write(es_sink_t *s, const cdc_change_t *changes,
     for (int round = 0; n > 0; round++) {
         st = items_send(s, changes, items, order, n, errstr, errstr_size);
         if (st != CDC_SINK_OK) break;
+        if ((st = items_forbidden(items, order, n, errstr, errstr_size)) != CDC_SINK_OK) break;
         if ((st = indexes_gone(s, items, order, n, errstr, errstr_size)) != CDC_SINK_OK) break;
         size_t again = 0, blocked = 0;
         const cdc_es_item_answer_t *example = NULL;

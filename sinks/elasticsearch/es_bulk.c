@@ -44,6 +44,7 @@ static void copy_utf8(bson_iter_t *parent, const char *key, char *out, size_t si
 
 int cdc_es_bulk_read(const char *json, size_t len, cdc_es_item_answer_t *answers, size_t n)
 {
+    if (!json || len == 0) return -1;
     /* The common answer: nothing failed, every item applied. The filter
      * puts `errors` first. */
     static const char all_ok[] = "{\"errors\":false";

@@ -1,7 +1,5 @@
 #include "es_doc.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "es_mapping.h"
@@ -27,66 +25,25 @@ bool cdc_es_doc_needs_stored(const cdc_change_t *c)
     return c->action == CDC_ACTION_UPSERT && row_has_unavailable(c);
 }
 
-void cdc_es_doc_render_bson(const bson_iter_t *it, cdc_buf_t *buf)
+/* The stored value of column `name`, found by its key as cdcsink wrote
+ * it (the engine keeps _source as it was sent). */
+static bool stored_field(const cdc_es_span_t *stored, const char *name, cdc_buf_t *key,
+                         cdc_es_span_t *value)
 {
-    char num[64];
-    switch (bson_iter_type(it)) {
-    case BSON_TYPE_UTF8: {
-        uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        cdc_render_string(s, len, buf);
-        break;
-    }
-    case BSON_TYPE_INT32:
-        cdc_buf_put_int(buf, bson_iter_int32(it));
-        break;
-    case BSON_TYPE_INT64:
-        cdc_buf_put_int(buf, bson_iter_int64(it));
-        break;
-    case BSON_TYPE_DOUBLE:
-        snprintf(num, sizeof num, "%.17g", bson_iter_double(it));
-        cdc_buf_puts(buf, num);
-        break;
-    case BSON_TYPE_BOOL:
-        cdc_buf_puts(buf, bson_iter_bool(it) ? "true" : "false");
-        break;
-    case BSON_TYPE_DOCUMENT:
-    case BSON_TYPE_ARRAY: {
-        bool array = BSON_ITER_HOLDS_ARRAY(it);
-        bson_iter_t child;
-        cdc_buf_putc(buf, array ? '[' : '{');
-        if (bson_iter_recurse(it, &child)) {
-            bool first = true;
-            while (bson_iter_next(&child)) {
-                if (!first) cdc_buf_putc(buf, ',');
-                first = false;
-                if (!array) {
-                    const char *key = bson_iter_key(&child);
-                    cdc_render_string(key, strlen(key), buf);
-                    cdc_buf_putc(buf, ':');
-                }
-                cdc_es_doc_render_bson(&child, buf);
-            }
-        }
-        cdc_buf_putc(buf, array ? ']' : '}');
-        break;
-    }
-    default:
-        cdc_buf_puts(buf, "null");
-    }
-}
-
-static bool stored_field(const bson_t *stored, const char *name, bson_iter_t *it)
-{
-    return stored && bson_iter_init_find(it, stored, name);
+    if (!stored) return false;
+    cdc_buf_reset(key);
+    cdc_render_string(name, strlen(name), key);
+    return !key->failed && cdc_es_json_member(*stored, key->data, key->len, value);
 }
 
 /* The row's columns; unavailable ones (and, for a soft delete from the
  * before image, all but the key's) from the stored document. */
-static void render_columns(const cdc_change_t *c, const bson_t *stored,
+static void render_columns(const cdc_change_t *c, const cdc_es_span_t *stored,
                            bool prefer_stored, cdc_buf_t *buf, bool *first)
 {
     const cdc_row_schema_t *schema = c->row_schema;
+    cdc_buf_t key;
+    cdc_buf_init(&key);
     for (size_t i = 0; c->row && schema && i < schema->ncolumns; i++) {
         const cdc_column_t *col = &schema->columns[i];
         const cdc_value_t *v = &c->row[i];
@@ -94,37 +51,55 @@ static void render_columns(const cdc_change_t *c, const bson_t *stored,
         *first = false;
         cdc_render_string(col->name, strlen(col->name), buf);
         cdc_buf_putc(buf, ':');
-        bson_iter_t it;
+        cdc_es_span_t sv;
         bool from_stored = v->unavailable || (prefer_stored && v->is_null);
-        if (from_stored && stored_field(stored, col->name, &it))
-            cdc_es_doc_render_bson(&it, buf);
+        if (from_stored && stored_field(stored, col->name, &key, &sv))
+            cdc_buf_append(buf, sv.p, sv.len);
         else if (v->unavailable)
             cdc_buf_puts(buf, "null");
         else
             cdc_render_value(v, col, buf);
     }
+    if (key.failed) buf->failed = true;
+    cdc_buf_free(&key);
+}
+
+/* Whether the row has a column whose key, as JSON text, is `key`. */
+static bool row_has_key(const cdc_change_t *c, cdc_es_span_t key, cdc_buf_t *scratch)
+{
+    for (size_t i = 0; c->row && c->row_schema && i < c->row_schema->ncolumns; i++) {
+        const char *name = c->row_schema->columns[i].name;
+        cdc_buf_reset(scratch);
+        cdc_render_string(name, strlen(name), scratch);
+        if (scratch->len == key.len && memcmp(scratch->data, key.p, key.len) == 0) return true;
+    }
+    return false;
 }
 
 /* Stored fields the row has no column for (dropped columns, or a before
  * image without a schema) stay in a soft-deleted document. */
-static void render_stored_rest(const cdc_change_t *c, const bson_t *stored,
+static void render_stored_rest(const cdc_change_t *c, const cdc_es_span_t *stored,
                                cdc_buf_t *buf, bool *first)
 {
-    bson_iter_t it;
-    if (!stored || !bson_iter_init(&it, stored)) return;
-    while (bson_iter_next(&it)) {
-        const char *key = bson_iter_key(&it);
-        if (strcmp(key, CDC_ES_DELETED_FIELD) == 0) continue;
-        if (c->row_schema && cdc_row_schema_find(c->row_schema, key) >= 0 && c->row) continue;
+    cdc_es_json_iter_t it;
+    cdc_es_span_t key, value;
+    if (!stored || !cdc_es_json_begin(*stored, &it)) return;
+    cdc_buf_t scratch;
+    cdc_buf_init(&scratch);
+    static const char deleted[] = "\"" CDC_ES_DELETED_FIELD "\"";
+    while (cdc_es_json_next(&it, &key, &value)) {
+        if (key.len == sizeof deleted - 1 && memcmp(key.p, deleted, key.len) == 0) continue;
+        if (row_has_key(c, key, &scratch)) continue;
         if (!*first) cdc_buf_putc(buf, ',');
         *first = false;
-        cdc_render_string(key, strlen(key), buf);
+        cdc_buf_append(buf, key.p, key.len);
         cdc_buf_putc(buf, ':');
-        cdc_es_doc_render_bson(&it, buf);
+        cdc_buf_append(buf, value.p, value.len);
     }
+    cdc_buf_free(&scratch);
 }
 
-int cdc_es_doc_render(const cdc_change_t *c, const bson_t *stored, cdc_buf_t *buf)
+int cdc_es_doc_render(const cdc_change_t *c, const cdc_es_span_t *stored, cdc_buf_t *buf)
 {
     bool first = true;
     cdc_buf_putc(buf, '{');

@@ -8,24 +8,22 @@
  *   - a soft delete writes the newest values known with `__deleted: true`:
  *     those of an upsert superseded in the same batch, else the stored
  *     document, else the delete's before image.
- * A stored value is rendered from libbson's parse of the answer (numbers,
- * strings, booleans, null, objects and arrays as they were). */
+ * A stored value is copied as the raw JSON text the engine holds
+ * (es_json.h), byte for byte. */
 #ifndef CDC_ES_DOC_H
 #define CDC_ES_DOC_H
 
-#include <bson/bson.h>
 #include <stdbool.h>
 
 #include "buf.h"
+#include "es_json.h"
 #include "plan.h"
 
 /* Whether writing the change needs the stored document. */
 bool cdc_es_doc_needs_stored(const cdc_change_t *change);
 
-/* Appends the document JSON. -1 when out of memory. */
-int cdc_es_doc_render(const cdc_change_t *change, const bson_t *stored, cdc_buf_t *buf);
-
-/* Appends a libbson value as JSON. */
-void cdc_es_doc_render_bson(const bson_iter_t *it, cdc_buf_t *buf);
+/* Appends the document JSON; stored is the stored _source or NULL. -1
+ * when out of memory. */
+int cdc_es_doc_render(const cdc_change_t *change, const cdc_es_span_t *stored, cdc_buf_t *buf);
 
 #endif

@@ -54,6 +54,26 @@ static long long mono_ms(void)
  * Nodes
  * ------------------------------------------------------------------- */
 
+/* "user:password" with its %XX escapes decoded (a '@' or ':' in a
+ * password is written %40, %3A in a URL). */
+static char *userinfo_decode(const char *text, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out) return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned hi, lo;
+        if (text[i] == '%' && i + 2 < len && sscanf(text + i + 1, "%1x%1x", &hi, &lo) == 2) {
+            out[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[n++] = text[i];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
 /* Splits one URL into its base (without userinfo) and, when it has one,
  * its "user:password". */
 static int node_parse(const char *url, size_t len, char **base, char **userinfo)
@@ -69,8 +89,10 @@ static int node_parse(const char *url, size_t len, char **base, char **userinfo)
     if (!((scheme_len == 4 && strncmp(url, "http", 4) == 0) ||
           (scheme_len == 5 && strncmp(url, "https", 5) == 0)))
         return -1;
+    /* The userinfo ends at the element's last '@' (as src/mask.c reads
+     * it): a password with an unencoded '/' is never taken for a host. */
     const char *auth = sep + 3, *end = url + len, *at = NULL;
-    for (const char *c = auth; c < end && *c != '/'; c++)
+    for (const char *c = auth; c < end; c++)
         if (*c == '@') at = c;
     const char *host = at ? at + 1 : auth;
     if (host == end || *host == '/') return -1;
@@ -78,7 +100,7 @@ static int node_parse(const char *url, size_t len, char **base, char **userinfo)
     if (!(*base = malloc(base_len + 1))) return -1;
     snprintf(*base, base_len + 1, "%.*s://%.*s", (int)scheme_len, url,
              (int)(end - host), host);
-    if (at && !(*userinfo = strndup(auth, (size_t)(at - auth)))) return -1;
+    if (at && !(*userinfo = userinfo_decode(auth, (size_t)(at - auth)))) return -1;
     return 0;
 }
 
@@ -295,6 +317,16 @@ static int gzip_body(const char *body, size_t len, unsigned char **out, size_t *
     return 0;
 }
 
+/* Adds a header to the slot's list (freed by slot_release); false when
+ * out of memory, the list left whole. */
+static bool header_add(es_slot_t *s, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(s->headers, line);
+    if (!grown) return false;
+    s->headers = grown;
+    return true;
+}
+
 static int slot_start(cdc_es_http_t *h, es_slot_t *s, cdc_es_request_t *req)
 {
     if (!s->easy && !(s->easy = curl_easy_init())) return -1;
@@ -311,8 +343,9 @@ static int slot_start(cdc_es_http_t *h, es_slot_t *s, cdc_es_request_t *req)
     curl_easy_setopt(c, CURLOPT_URL, url);
     free(url); /* libcurl keeps its own copy */
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < 10000 ? h->timeout_ms : 10000L);
+    long timeout = req->timeout_ms > 0 ? req->timeout_ms : h->timeout_ms;
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_error);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &req->response);
@@ -327,18 +360,19 @@ static int slot_start(cdc_es_http_t *h, es_slot_t *s, cdc_es_request_t *req)
         curl_easy_setopt(c, CURLOPT_USERPWD, h->userpwd);
     }
     if (h->compression) curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    struct curl_slist *hdr = NULL;
-    if (h->auth_header) hdr = curl_slist_append(hdr, h->auth_header);
     /* No "Expect: 100-continue" round trip before large bodies. */
-    hdr = curl_slist_append(hdr, "Expect:");
+    if (!header_add(s, "Expect:") || (h->auth_header && !header_add(s, h->auth_header)))
+        return -1;
     if (req->body) {
-        hdr = curl_slist_append(hdr, req->ndjson ? "Content-Type: application/x-ndjson"
-                                                 : "Content-Type: application/json");
+        if (!header_add(s, req->ndjson ? "Content-Type: application/x-ndjson"
+                                       : "Content-Type: application/json"))
+            return -1;
         const void *body = req->body;
         size_t len = req->body_len;
         if (h->compression && len > 0) {
-            if (gzip_body(req->body, len, &s->gz, &s->gz_len) != 0) return -1;
-            hdr = curl_slist_append(hdr, "Content-Encoding: gzip");
+            if (gzip_body(req->body, len, &s->gz, &s->gz_len) != 0 ||
+                !header_add(s, "Content-Encoding: gzip"))
+                return -1;
             body = s->gz;
             len = s->gz_len;
         }
@@ -351,8 +385,7 @@ static int slot_start(cdc_es_http_t *h, es_slot_t *s, cdc_es_request_t *req)
     } else if (strcmp(req->method, "GET") != 0) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    s->headers = hdr;
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->headers);
     return curl_multi_add_handle(h->multi, c) == CURLM_OK ? 0 : -1;
 }
 

@@ -34,6 +34,7 @@ typedef struct cdc_es_request {
     const char *body;   /* NULL: none */
     size_t body_len;
     bool ndjson;        /* application/x-ndjson, else application/json */
+    long timeout_ms;    /* 0: connection.timeout.ms */
     /* Filled by cdc_es_http_run(). */
     long status;        /* the HTTP status; 0: no response (see error) */
     cdc_buf_t response;

@@ -29,6 +29,7 @@ typedef struct es_index {
 } es_index_t;
 
 struct cdc_es_indexes {
+    char refused[640]; /* why the engine refused to create an index */
     cdc_es_http_t *http;
     cdc_es_index_options_t opts;
     es_index_t *indexes;
@@ -71,19 +72,41 @@ void cdc_es_indexes_free(cdc_es_indexes_t *x)
 
 const char *cdc_es_index_name(const char *target, cdc_arena_t *arena)
 {
-    while (*target == '-' || *target == '_' || *target == '+') target++;
     size_t len = strlen(target);
-    if (len > 255) len = 255;
-    if (len == 0) target = "unnamed", len = 7;
-    char *out = cdc_arena_alloc(arena, len + 1);
+    char *out = cdc_arena_alloc(arena, len + 8);
     if (!out) return NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)target[i];
-        out[i] = strchr("\\/*?\"<>|,#: ", c) ? '_' : (char)tolower(c);
+        out[i] = c < 0x80 && (c < 0x21 || strchr("\\/*?\"<>|,#:", c)) ? '_' : (char)tolower(c);
     }
     out[len] = '\0';
-    if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0) return "unnamed";
-    return out;
+    /* Leading characters the engines refuse, after mapping (" x" is "_x"). */
+    char *name = out;
+    while (*name == '-' || *name == '_' || *name == '+') name++;
+    len = strlen(name);
+    if (len > 255) {
+        len = 255; /* never in the middle of a UTF-8 character */
+        while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80) len--;
+        name[len] = '\0';
+    }
+    if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return "unnamed";
+    return name;
+}
+
+/* Appends "/<index>" to a request path, percent-encoding what is not
+ * plain in a URL (an index name may hold any byte the engines allow). */
+static void path_index(cdc_buf_t *path, const char *index)
+{
+    cdc_buf_putc(path, '/');
+    for (const unsigned char *c = (const unsigned char *)index; *c; c++) {
+        if (isalnum(*c) || strchr("-._~", *c)) {
+            cdc_buf_putc(path, (char)*c);
+        } else {
+            char hex[4];
+            snprintf(hex, sizeof hex, "%%%02X", *c);
+            cdc_buf_puts(path, hex);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------------
@@ -94,13 +117,14 @@ const char *cdc_es_index_name(const char *target, cdc_arena_t *arena)
 static void answer_error(const cdc_es_request_t *req, char *out, size_t size)
 {
     out[0] = '\0';
-    if (!req->response.data) return;
+    if (!req->response.data || req->response.len == 0) return;
     bson_error_t err;
     bson_t *doc = bson_new_from_json((const uint8_t *)req->response.data,
                                      (ssize_t)req->response.len, &err);
     if (!doc) return;
     bson_iter_t it, type, reason;
-    if (bson_iter_init_find(&it, doc, "error") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+    bool found = bson_iter_init_find(&it, doc, "error");
+    if (found && BSON_ITER_HOLDS_DOCUMENT(&it)) {
         bson_iter_t e1 = it, e2 = it;
         const char *t = bson_iter_recurse(&e1, &type) && bson_iter_find(&type, "type") &&
                                 BSON_ITER_HOLDS_UTF8(&type)
@@ -109,7 +133,7 @@ static void answer_error(const cdc_es_request_t *req, char *out, size_t size)
                                 BSON_ITER_HOLDS_UTF8(&reason)
                             ? bson_iter_utf8(&reason, NULL) : "";
         snprintf(out, size, "%s: %s", t, r);
-    } else if (BSON_ITER_HOLDS_UTF8(&it)) {
+    } else if (found && BSON_ITER_HOLDS_UTF8(&it)) {
         snprintf(out, size, "%s", bson_iter_utf8(&it, NULL));
     }
     bson_destroy(doc);
@@ -177,6 +201,7 @@ static int field_add(es_index_t *ix, const char *name, const char *type)
  * "object"). */
 static int mapping_read(es_index_t *ix, const cdc_buf_t *body)
 {
+    if (!body->data || body->len == 0) return -1;
     bson_error_t err;
     bson_t *doc = bson_new_from_json((const uint8_t *)body->data, (ssize_t)body->len, &err);
     if (!doc) return -1;
@@ -214,8 +239,7 @@ static cdc_es_index_status_t index_create(cdc_es_indexes_t *x, const char *name,
     cdc_buf_puts(&body, "}},\"mappings\":");
     cdc_es_mapping_properties(schema, true, &body);
     cdc_buf_putc(&body, '}');
-    cdc_buf_putc(&path, '/');
-    cdc_buf_puts(&path, name);
+    path_index(&path, name);
     cdc_es_request_t req = {.method = "PUT", .path = path.data, .body = body.data,
                             .body_len = body.len};
     cdc_es_index_status_t st = CDC_ES_INDEX_OK;
@@ -229,6 +253,13 @@ static cdc_es_index_status_t index_create(cdc_es_indexes_t *x, const char *name,
         char what[300];
         snprintf(what, sizeof what, "creating index %s", name);
         st = cdc_es_answer_failed(&req, what, errstr, errstr_size);
+        /* 400: the name or the settings are refused (invalid_index_name_
+         * exception, ...): the records of that index cannot be applied,
+         * the others can. */
+        if (req.status == 400) {
+            snprintf(x->refused, sizeof x->refused, "%s", errstr);
+            st = CDC_ES_INDEX_CONFLICT;
+        }
     }
     cdc_es_request_clear(&req);
     cdc_buf_free(&body);
@@ -236,15 +267,36 @@ static cdc_es_index_status_t index_create(cdc_es_indexes_t *x, const char *name,
     return st;
 }
 
+static cdc_es_index_status_t index_load_at(cdc_es_indexes_t *x, es_index_t *ix,
+                                           const cdc_row_schema_t *schema, const char *path,
+                                           const char *what, char *errstr, size_t errstr_size);
+
 /* Reads the index's mapping, creating the index first when it is missing
  * (and allowed to). */
 static cdc_es_index_status_t index_load(cdc_es_indexes_t *x, es_index_t *ix,
                                         const cdc_row_schema_t *schema,
                                         char *errstr, size_t errstr_size)
 {
-    char path[300], what[300];
-    snprintf(path, sizeof path, "/%s/_mapping", ix->name);
+    char what[300];
     snprintf(what, sizeof what, "reading the mapping of index %s", ix->name);
+    cdc_buf_t path;
+    cdc_buf_init(&path);
+    path_index(&path, ix->name);
+    cdc_buf_puts(&path, "/_mapping");
+    cdc_es_index_status_t st = index_load_at(x, ix, schema, path.failed ? NULL : path.data, what,
+                                             errstr, errstr_size);
+    cdc_buf_free(&path);
+    return st;
+}
+
+static cdc_es_index_status_t index_load_at(cdc_es_indexes_t *x, es_index_t *ix,
+                                           const cdc_row_schema_t *schema, const char *path,
+                                           const char *what, char *errstr, size_t errstr_size)
+{
+    if (!path) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_ES_INDEX_RETRY;
+    }
     for (int round = 0; round < 2; round++) {
         cdc_es_request_t req = {.method = "GET", .path = path};
         int rc = cdc_es_http_one(x->http, &req);
@@ -295,12 +347,15 @@ static cdc_es_index_status_t index_evolve(cdc_es_indexes_t *x, es_index_t *ix,
     cdc_buf_puts(&body, "}}");
     cdc_es_index_status_t st = CDC_ES_INDEX_OK;
     if (added && x->opts.auto_evolve) {
-        char path[300], what[300];
-        snprintf(path, sizeof path, "/%s/_mapping", ix->name);
+        char what[300];
         snprintf(what, sizeof what, "adding %zu field(s) to the mapping of index %s", added, ix->name);
-        cdc_es_request_t req = {.method = "PUT", .path = path, .body = body.data,
+        cdc_buf_t path;
+        cdc_buf_init(&path);
+        path_index(&path, ix->name);
+        cdc_buf_puts(&path, "/_mapping");
+        cdc_es_request_t req = {.method = "PUT", .path = path.data, .body = body.data,
                                 .body_len = body.len};
-        if (body.failed) {
+        if (body.failed || path.failed) {
             cdc_errstr_set(errstr, errstr_size, "out of memory");
             st = CDC_ES_INDEX_RETRY;
         } else if (cdc_es_http_one(x->http, &req) != 0 || req.status != 200) {
@@ -313,6 +368,7 @@ static cdc_es_index_status_t index_evolve(cdc_es_indexes_t *x, es_index_t *ix,
                     st = CDC_ES_INDEX_RETRY;
         }
         cdc_es_request_clear(&req);
+        cdc_buf_free(&path);
     }
     cdc_buf_free(&body);
     return st;
@@ -365,6 +421,7 @@ cdc_es_index_status_t cdc_es_indexes_ensure(cdc_es_indexes_t *x, const char *ind
         if (st != CDC_ES_INDEX_OK) {
             fields_free(ix);
             free(ix->name);
+            if (st == CDC_ES_INDEX_CONFLICT) *why = x->refused;
             return st;
         }
         x->count++;

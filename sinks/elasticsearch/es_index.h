@@ -30,7 +30,9 @@ typedef enum cdc_es_index_status {
     CDC_ES_INDEX_OK = 0,
     CDC_ES_INDEX_RETRY = 1,    /* the engine did not answer usefully: errstr */
     CDC_ES_INDEX_FATAL = 2,    /* missing without auto.create, 401/403: errstr */
-    CDC_ES_INDEX_CONFLICT = 3  /* *why: the schema's records are rejected */
+    CDC_ES_INDEX_CONFLICT = 3  /* *why: the schema's records are rejected (a
+                                  conflicting field, or an index the engine
+                                  refused to create) */
 } cdc_es_index_status_t;
 
 typedef struct cdc_es_indexes cdc_es_indexes_t;

@@ -10,27 +10,23 @@
 /* docs._id keeps an entry for every item: the filter drops an object left
  * empty, and a missing document has no _source. */
 
-static int read_answer(cdc_es_stored_t *out, const cdc_buf_t *body, size_t n)
+/* {"docs":[{"_id":…,"_source":{…}},{"_id":…},…]}: one doc per item, in
+ * order; a doc without _source is not found. */
+static int read_answer(cdc_es_stored_t *out, size_t n)
 {
-    bson_error_t err;
-    if (!(out->answer = bson_new_from_json((const uint8_t *)body->data, (ssize_t)body->len, &err)))
+    cdc_es_span_t all = {out->answer.data, out->answer.len}, docs, doc;
+    cdc_es_json_iter_t it;
+    if (!cdc_es_json_member(all, "\"docs\"", 6, &docs) || !cdc_es_json_begin(docs, &it))
         return -1;
-    bson_iter_t docs, doc, field;
     size_t i = 0;
-    if (!bson_iter_init_find(&docs, out->answer, "docs") || !BSON_ITER_HOLDS_ARRAY(&docs) ||
-        !bson_iter_recurse(&docs, &doc))
-        return -1;
-    while (bson_iter_next(&doc) && i < n) {
-        if (BSON_ITER_HOLDS_DOCUMENT(&doc) && bson_iter_recurse(&doc, &field) &&
-            bson_iter_find(&field, "_source") && BSON_ITER_HOLDS_DOCUMENT(&field)) {
-            uint32_t len;
-            const uint8_t *data;
-            bson_iter_document(&field, &len, &data);
-            out->found[i] = bson_init_static(&out->views[i], data, len);
-        }
+    while (cdc_es_json_next(&it, NULL, &doc)) {
+        if (i == n) return -1;
+        cdc_es_span_t source;
+        if (cdc_es_json_member(doc, "\"_source\"", 9, &source) && source.len && source.p[0] == '{')
+            out->sources[i] = source;
         i++;
     }
-    return i == n ? 0 : -1;
+    return !it.failed && i == n ? 0 : -1;
 }
 
 cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *indexes,
@@ -40,8 +36,7 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
 {
     memset(out, 0, sizeof *out);
     if (n == 0) return CDC_SINK_OK;
-    out->views = calloc(n, sizeof *out->views);
-    out->found = calloc(n, sizeof *out->found);
+    out->sources = calloc(n, sizeof *out->sources);
     out->count = n;
     cdc_buf_t body;
     cdc_buf_init(&body);
@@ -55,7 +50,7 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
         cdc_buf_putc(&body, '}');
     }
     cdc_buf_puts(&body, "]}");
-    if (!out->views || !out->found || body.failed) {
+    if (!out->sources || body.failed) {
         cdc_buf_free(&body);
         cdc_es_stored_free(out);
         cdc_errstr_set(errstr, errstr_size, "out of memory");
@@ -68,9 +63,13 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
         st = cdc_es_answer_failed(&req, "reading stored documents (_mget)", errstr, errstr_size) ==
                      CDC_ES_INDEX_FATAL
                  ? CDC_SINK_FATAL : CDC_SINK_RETRY;
-    } else if (read_answer(out, &req.response, n) != 0) {
-        cdc_errstr_set(errstr, errstr_size, "_mget: an answer without one doc per item");
-        st = CDC_SINK_RETRY;
+    } else {
+        out->answer = req.response; /* the spans point into it */
+        cdc_buf_init(&req.response);
+        if (read_answer(out, n) != 0) {
+            cdc_errstr_set(errstr, errstr_size, "_mget: an answer without one doc per item");
+            st = CDC_SINK_RETRY;
+        }
     }
     cdc_es_request_clear(&req);
     cdc_buf_free(&body);
@@ -78,15 +77,14 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
     return st;
 }
 
-const bson_t *cdc_es_stored_get(const cdc_es_stored_t *s, size_t i)
+const cdc_es_span_t *cdc_es_stored_get(const cdc_es_stored_t *s, size_t i)
 {
-    return s->found && i < s->count && s->found[i] ? &s->views[i] : NULL;
+    return s->sources && i < s->count && s->sources[i].p ? &s->sources[i] : NULL;
 }
 
 void cdc_es_stored_free(cdc_es_stored_t *s)
 {
-    if (s->answer) bson_destroy(s->answer);
-    free(s->views);
-    free(s->found);
+    cdc_buf_free(&s->answer);
+    free(s->sources);
     memset(s, 0, sizeof *s);
 }

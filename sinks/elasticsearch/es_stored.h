@@ -9,17 +9,16 @@
 #ifndef CDC_ES_STORED_H
 #define CDC_ES_STORED_H
 
-#include <bson/bson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "es_http.h"
+#include "es_json.h"
 #include "sink.h"
 
 typedef struct cdc_es_stored {
-    bson_t *answer; /* the parsed answer the views point into */
-    bson_t *views;  /* views[i]: _source of item i, when found[i] */
-    bool *found;
+    cdc_buf_t answer;       /* the _mget answer the spans point into */
+    cdc_es_span_t *sources; /* sources[i]: _source of item i; p NULL: none */
     size_t count;
 } cdc_es_stored_t;
 
@@ -31,8 +30,8 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
                                       cdc_es_stored_t *out, char *errstr,
                                       size_t errstr_size);
 
-/* The _source of item i, NULL when there is none. */
-const bson_t *cdc_es_stored_get(const cdc_es_stored_t *s, size_t i);
+/* The _source of item i (its raw JSON text), NULL when there is none. */
+const cdc_es_span_t *cdc_es_stored_get(const cdc_es_stored_t *s, size_t i);
 
 void cdc_es_stored_free(cdc_es_stored_t *s);
 

@@ -6,6 +6,7 @@
 #include "es_doc.h"
 #include "es_http.h"
 #include "es_index.h"
+#include "es_json.h"
 #include "es_mapping.h"
 #include "unit.h"
 
@@ -20,6 +21,14 @@ static void check_index_names(cdc_arena_t *arena)
     memset(long_name, 'x', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
     CHECK_INT(strlen(cdc_es_index_name(long_name, arena)), 255);
+    /* Characters mapped first, then the leading ones dropped. */
+    CHECK_STR(cdc_es_index_name(" orders", arena), "orders");
+    CHECK_STR(cdc_es_index_name("#x", arena), "x");
+    /* The cut never splits a UTF-8 character. */
+    memset(long_name, 'x', 254);
+    strcpy(long_name + 254, "\xc3\xa9z");
+    CHECK_INT(strlen(cdc_es_index_name(long_name, arena)), 254);
+    CHECK_STR(cdc_es_index_name("Caf\xc3\xa9", arena), "caf\xc3\xa9");
 }
 
 static void check_mapping(void)
@@ -125,11 +134,12 @@ static void check_documents(void)
     cdc_event_t ev = {.op = CDC_OP_UPDATE, .row_schema = &doc_schema, .after = row};
     cdc_change_t c = {.event = &ev, .action = CDC_ACTION_UPSERT, .row_schema = &doc_schema, .row = row};
     CHECK(cdc_es_doc_needs_stored(&c));
-    bson_error_t err;
+    /* Stored values are copied byte for byte: 0.1 stays 0.1, a JSON
+     * column's {"$date": ...} stays what it is. */
     static const char stored_json[] =
-        "{\"id\":5,\"v\":\"old\",\"big\":\"kept \\\"text\\\"\",\"gone\":[1,2.5,{\"a\":null}]}";
-    bson_t *stored = bson_new_from_json((const uint8_t *)stored_json, -1, &err);
-    CHECK(stored != NULL);
+        " { \"id\" : 5, \"v\":\"old\",\"big\":\"kept \\\"text\\\"\",\"gone\":[1,0.1,{\"$date\":\"x\"}]}";
+    const cdc_es_span_t stored_span = {stored_json, sizeof stored_json - 1};
+    const cdc_es_span_t *stored = &stored_span;
     cdc_buf_t b;
     cdc_buf_init(&b);
     CHECK_INT(cdc_es_doc_render(&c, stored, &b), 0);
@@ -150,13 +160,13 @@ static void check_documents(void)
     cdc_buf_reset(&b);
     CHECK_INT(cdc_es_doc_render(&sd, stored, &b), 0);
     CHECK_STR(b.data, "{\"id\":5,\"v\":\"old\",\"big\":\"kept \\\"text\\\"\","
-                      "\"gone\":[1,2.5,{\"a\":null}],\"__deleted\":true}");
+                      "\"gone\":[1,0.1,{\"$date\":\"x\"}],\"__deleted\":true}");
     /* ... and from an upsert superseded in the same batch: its values. */
     sd.row = row;
     cdc_buf_reset(&b);
     CHECK_INT(cdc_es_doc_render(&sd, stored, &b), 0);
     CHECK_STR(b.data, "{\"id\":5,\"v\":\"new\",\"big\":\"kept \\\"text\\\"\","
-                      "\"gone\":[1,2.5,{\"a\":null}],\"__deleted\":true}");
+                      "\"gone\":[1,0.1,{\"$date\":\"x\"}],\"__deleted\":true}");
     /* No stored document: the before image as it is. */
     sd.row = before;
     cdc_buf_reset(&b);
@@ -166,7 +176,39 @@ static void check_documents(void)
     row[2] = (cdc_value_t){.type = CDC_TYPE_STRING, .u.str = {"b", 1}};
     CHECK(!cdc_es_doc_needs_stored(&c));
     cdc_buf_free(&b);
-    bson_destroy(stored);
+}
+
+/* The scanner: members and items as raw spans, bad text as failure. */
+static void check_json_spans(void)
+{
+    static const char doc[] = "{\"a\\\"b\":[1,{\"x\":\"}\"}],\"n\":-1.5e3 ,\"t\":true}";
+    cdc_es_span_t all = {doc, sizeof doc - 1}, v;
+    CHECK(cdc_es_json_member(all, "\"n\"", 3, &v));
+    CHECK(v.len == 6 && memcmp(v.p, "-1.5e3", 6) == 0);
+    CHECK(cdc_es_json_member(all, "\"a\\\"b\"", 6, &v));
+    CHECK(v.len == 13 && memcmp(v.p, "[1,{\"x\":\"}\"}]", 13) == 0);
+    CHECK(!cdc_es_json_member(all, "\"x\"", 3, &v)); /* not a top-level member */
+    cdc_es_json_iter_t it;
+    cdc_es_span_t item;
+    CHECK(cdc_es_json_begin(v, &it));
+    int items = 0;
+    while (cdc_es_json_next(&it, NULL, &item)) items++;
+    CHECK_INT(items, 2);
+    CHECK(!it.failed);
+    static const char *const bad[] = {"{\"a\":}", "{\"a\" 1}", "{\"a\":\"x}", "[1,,2]", "{\"a\":1", "nope"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cdc_es_span_t s = {bad[i], strlen(bad[i])};
+        int n = 0;
+        bool began = cdc_es_json_begin(s, &it);
+        while (began && cdc_es_json_next(&it, NULL, &item)) n++;
+        CHECK(!began || it.failed);
+    }
+    char deep[2100];
+    memset(deep, '[', 1050);
+    memset(deep + 1050, ']', 1050);
+    cdc_es_span_t d = {deep, sizeof deep};
+    CHECK(cdc_es_json_begin(d, &it));
+    CHECK(!cdc_es_json_next(&it, NULL, &item) && it.failed); /* too deep: refused, no crash */
 }
 
 static void check_nodes(void)
@@ -183,6 +225,12 @@ static void check_nodes(void)
     CHECK(strstr(err, "node 2") != NULL && strstr(err, "topsecret") == NULL);
     o.urls = "h1:9200";
     CHECK(cdc_es_http_new(&o, err, sizeof err) == NULL);
+    /* A '/' in an unencoded password: still userinfo, never the host. */
+    o.urls = "http://u:pa/ss@h1:9200";
+    h = cdc_es_http_new(&o, err, sizeof err);
+    CHECK(h != NULL);
+    if (h) CHECK_STR(cdc_es_http_nodes(h), "http://h1:9200");
+    cdc_es_http_free(h);
 }
 
 int main(void)
@@ -194,6 +242,7 @@ int main(void)
     check_bulk_items();
     check_bulk_answers();
     check_documents();
+    check_json_spans();
     check_nodes();
     cdc_arena_destroy(&arena);
     return unit_finish("t0011-elasticsearch");
