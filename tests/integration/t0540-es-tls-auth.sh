@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Elasticsearch/OpenSearch sink over HTTPS with basic authentication (the
-# stack's TLS proxy in front of OpenSearch, its own CA): the documents
-# arrive. A wrong password, a CA that did not sign the node's certificate,
+# Elasticsearch/OpenSearch sink over HTTPS with basic authentication, and
+# with an API key (the stack's TLS proxy in front of OpenSearch, its own
+# CA): the documents arrive. A wrong password, a CA that did not sign the node's certificate,
 # and an engine version cdcsink does not support each stop the pipeline
 # at once (exit 1) with one clear line that holds no secret; `check`
 # masks the password. So does a missing index with auto.create=false.
@@ -26,6 +26,27 @@ kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
 es "/$index/_refresh" -X POST >/dev/null
 [ "$(es "/$index/_count" | jq .count)" -eq 50 ] || fail "want 50 documents written over TLS"
 [ "$(es "/$index/_doc/7" | jq -c ._source)" = '{"id":7,"v":"v7"}' ] || fail "document 7 is wrong"
+
+say "an API key instead of basic auth"
+export ES_API_KEY=$ELASTICSEARCH_API_KEY
+es_pipeline_file "$work/key.properties" "topics=$topic" "name=$test_name-key-$uid" \
+    "connection.url=$ELASTICSEARCH_TLS_URL" "connection.api.key=\${env:ES_API_KEY}" \
+    "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA" "index.name.format=$es_prefix-key-\${source.table}"
+start_cdcsink "$work/key.properties" "$work/key.log"
+wait_for 60 "caught up with the API key" caught_up "$work/key.properties"
+kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
+es "/$es_prefix-key-$table/_refresh" -X POST >/dev/null
+[ "$(es "/$es_prefix-key-$table/_count" | jq .count)" -eq 50 ] || fail "want 50 documents written with the API key"
+secret_key=$(printf 'cdcsink-key:wrong%s' "$uid" | base64)
+es_pipeline_file "$work/badkey.properties" "topics=$topic" "name=$test_name-badkey-$uid" \
+    "connection.url=$ELASTICSEARCH_TLS_URL" "connection.api.key=$secret_key" \
+    "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
+rc=0
+timeout 30 "$CDCSINK" run -c "$work/badkey.properties" >"$work/badkey.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong API key, got $rc"
+grep -q "HTTP 401" "$work/badkey.log" || fail "no clear line for the wrong API key"
+! grep -q "$secret_key" "$work/badkey.log" || fail "the API key appears in the output"
+"$CDCSINK" check -c "$work/badkey.properties" 2>&1 | grep -q "$secret_key" && fail "check prints the API key"
 
 say "a wrong password: exit 1, one clear line, no secret"
 secret="wrongSecret$uid"
