@@ -215,6 +215,59 @@ es_docs() {
         jq -S '[.hits.hits[] | {key: ._id, value: ._source}] | from_entries'
 }
 
+# guard_fixture TABLE: the guard tests' table (id int PRIMARY KEY, v
+# text) with insert 1 'a', updates 'b' and 'c', insert 2 'x', delete 2,
+# each change's place listed by a jsonl pipeline, and where to find them
+# again: p1 o_insert1 o_update_b (key 1) and p2 o_insert2 (key 2), the
+# partition and offset for `reproduce`.
+guard_fixture() {
+    psql_source -c "CREATE TABLE $1 (id int PRIMARY KEY, v text)"
+    ensure_it_connector
+    psql_source <<SQL
+INSERT INTO $1 VALUES (1, 'a');
+UPDATE $1 SET v = 'b' WHERE id = 1;
+UPDATE $1 SET v = 'c' WHERE id = 1;
+INSERT INTO $1 VALUES (2, 'x');
+DELETE FROM $1 WHERE id = 2;
+SQL
+    say "where each change is: a jsonl pipeline lists them"
+    index_records "it.public.$1" 6
+    read -r p1 o_insert1 <<<"$(where 1 c true)"
+    read -r _ o_update_b <<<"$(where 1 u '.after.v == "b"')"
+    read -r p2 o_insert2 <<<"$(where 2 c true)"
+}
+
+# churn TABLE ROUNDS ROWS [PAUSE] [DELETE_MOD]: a stream of changes on a
+# table (id int PRIMARY KEY, v int, t text), one transaction a round: ROWS
+# new rows, v + 1 on every 7th row, and (DELETE_MOD > 0) a delete of every
+# DELETE_MOD-th older row; then PAUSE seconds (default 0.3). Stops early
+# once $work/stop exists. Tests run it in the background while something
+# breaks.
+churn() {
+    local table=$1 rounds=$2 rows=$3 pause=${4:-0.3} mod=${5:-40} i del
+    for i in $(seq 0 $((rounds - 1))); do
+        [ -e "$work/stop" ] && break
+        del=""
+        [ "$mod" -gt 0 ] && del="; DELETE FROM $table WHERE id % $mod = $((i % mod)) AND id < $((i * rows))"
+        psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * rows + 1)), $((i * rows + rows))) g;
+                        UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7))$del"
+        [ "$pause" = 0 ] || sleep "$pause"
+    done
+}
+
+# redis_cluster_converged TABLE NODE: every row of a churn table equals its
+# key's JSON value in the Cluster, read through NODE (host:port) following
+# redirects. Leaves the source's "key json" lines in $work/want.txt.
+redis_cluster_converged() {
+    local q="SELECT '$redis_prefix:$1:' || id, json_build_object('id', id, 'v', v, 't', t)::text FROM $1 ORDER BY 1"
+    psql_source -F ' ' -c "$q" >"$work/want.txt"
+    cut -d' ' -f2- "$work/want.txt" | jq -c . >"$work/want.json"
+    cut -d' ' -f1 "$work/want.txt" | sed 's/^/GET /' |
+        redis-cli --no-auth-warning --user cdcsink --pass cdcsink -c -h "${2%:*}" -p "${2#*:}" |
+        grep -v '^-> Redirected' | jq -c . >"$work/got.json" 2>/dev/null || return 1
+    cmp -s "$work/want.json" "$work/got.json"
+}
+
 # redis_masters: host:port of the Cluster's masters now (a failover
 # swaps a master and its replica), read from CLUSTER NODES on a seed.
 redis_masters() {

@@ -8,21 +8,7 @@
 
 table="it_ooo_$uid"
 topic="it.public.$table"
-psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v text)"
-ensure_it_connector
-psql_source <<SQL
-INSERT INTO $table VALUES (1, 'a');
-UPDATE $table SET v = 'b' WHERE id = 1;
-UPDATE $table SET v = 'c' WHERE id = 1;
-INSERT INTO $table VALUES (2, 'x');
-DELETE FROM $table WHERE id = 2;
-SQL
-
-say "where each change is: a jsonl pipeline lists them"
-index_records "$topic" 6
-read -r p1 o_insert1 <<<"$(where 1 c true)"
-read -r _ o_update_b <<<"$(where 1 u '.after.v == "b"')"
-read -r p2 o_insert2 <<<"$(where 2 c true)"
+guard_fixture "$table"
 
 pg_pipeline_file "$work/hard.properties" "topics=$topic" "auto.create=true" "name=hard-$uid"
 pg_pipeline_file "$work/soft.properties" "topics=$topic" "auto.create=true" "name=soft-$uid" \

@@ -9,10 +9,7 @@ psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v int, t text)"
 ensure_it_connector
 pg_pipeline_file "$work/p.properties" "topics=$topic" "auto.create=true" "batch.size=100"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
-(for i in $(seq 0 39); do
-    psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * 100 + 1)), $((i * 100 + 100))) g;
-                    UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7))"
- done) &
+churn "$table" 40 100 0 0 &
 writer=$!
 count() { psql "$TARGET_PG_URL" -Atc "SELECT count(*) FROM \"$pg_schema\".\"$table\"" 2>/dev/null || echo 0; }
 wait_for 60 "some rows applied" bash -c "[ \$(psql '$TARGET_PG_URL' -Atc 'SELECT count(*) FROM \"$pg_schema\".\"$table\"' 2>/dev/null || echo 0) -gt 0 ]"

@@ -14,13 +14,7 @@ redis_pipeline_file "$work/p.properties" "topics=$topic" "batch.size=200" \
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
 # The stream goes on until the test says so (a Redis loading a large AOF
 # may take a while to come back), at most 150 rounds.
-(for i in $(seq 0 149); do
-    [ -e "$work/stop" ] && break
-    psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * 100 + 1)), $((i * 100 + 100))) g;
-                    UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7));
-                    DELETE FROM $table WHERE id % 50 = $((i % 50)) AND id < $((i * 100))"
-    sleep 0.3
- done) &
+churn "$table" 150 100 0.3 50 &
 writer=$!
 cached() { redis_keys "$redis_prefix:*" | wc -l; }
 wait_for 60 "some rows cached" bash -c "[ \$(redis-cli --no-auth-warning -u '$REDIS_URL' --scan --pattern '$redis_prefix:*' | wc -l) -gt 0 ]"

@@ -15,12 +15,7 @@ seed=${REDIS_CLUSTER_URL##*@}; seed=${seed%%,*}
 redis_pipeline_file "$work/p.properties" "topics=$topic" "batch.size=200" \
     "connection.url=$REDIS_CLUSTER_URL" "redis.cluster=true" "errors.retry.backoff.max.ms=500"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
-(for i in $(seq 0 39); do
-    psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * 100 + 1)), $((i * 100 + 100))) g;
-                    UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7));
-                    DELETE FROM $table WHERE id % 40 = $((i % 40)) AND id < $((i * 100))"
-    sleep 0.3
- done) &
+churn "$table" 40 100 0.3 40 &
 writer=$!
 
 # A reshard interrupted earlier (a test killed mid-way) leaves open slots,
@@ -38,18 +33,7 @@ ccli --cluster reshard "$seed" --cluster-from "$from" --cluster-to "$to" \
 kill -0 "$cdcsink_pid" || fail "cdcsink stopped during the reshard"
 wait "$writer"
 
-# Reads through the cluster, following redirects, one value per line.
-cluster_get() {
-    sed 's/^/GET /' | ccli -c -h "${seed%:*}" -p "${seed#*:}" | grep -v '^-> Redirected'
-}
-q="SELECT '$redis_prefix:$table:' || id, json_build_object('id', id, 'v', v, 't', t)::text FROM $table ORDER BY 1"
-converged() {
-    psql_source -F ' ' -c "$q" >"$work/want.txt"
-    cut -d' ' -f2- "$work/want.txt" | jq -c . >"$work/want.json"
-    cut -d' ' -f1 "$work/want.txt" | cluster_get | jq -c . >"$work/got.json" 2>/dev/null || return 1
-    cmp -s "$work/want.json" "$work/got.json"
-}
-wait_for 180 "every key equal to its source row" converged
+wait_for 180 "every key equal to its source row" redis_cluster_converged "$table" "$seed"
 kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
 rows=$(wc -l <"$work/want.txt")
 say "rows=$rows retries=$(grep -c 'retrying the batch' "$work/cdcsink.log" || true) $(grep -o 'followed [0-9]* MOVED and [0-9]* ASK' "$work/cdcsink.log" || echo 'no redirects')"

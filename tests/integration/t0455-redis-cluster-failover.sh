@@ -28,12 +28,7 @@ original_masters=$(redis_masters | sort | tr '\n' ' ' | sed 's/ $//')
 redis_pipeline_file "$work/p.properties" "topics=$topic" "batch.size=200" \
     "connection.url=$REDIS_CLUSTER_URL" "redis.cluster=true" "errors.retry.backoff.max.ms=500"
 start_cdcsink "$work/p.properties" "$work/cdcsink.log"
-(for i in $(seq 0 59); do
-    psql_source -c "INSERT INTO $table SELECT g, g, 't' || g FROM generate_series($((i * 50 + 1)), $((i * 50 + 50))) g;
-                    UPDATE $table SET v = v + 1 WHERE id % 7 = $((i % 7));
-                    DELETE FROM $table WHERE id % 40 = $((i % 40)) AND id < $((i * 50))"
-    sleep 0.3
- done) &
+churn "$table" 60 50 0.3 40 &
 writer=$!
 
 sleep 3
@@ -59,17 +54,7 @@ wait_for 30 "the cluster to be ok again" cluster_ok "$heir"
 wait "$writer"
 kill -0 "$cdcsink_pid" || fail "cdcsink stopped during the failovers"
 
-cluster_get() {
-    sed 's/^/GET /' | ccli -c -h "${heir%:*}" -p "${heir#*:}" | grep -v '^-> Redirected'
-}
-q="SELECT '$redis_prefix:$table:' || id, json_build_object('id', id, 'v', v, 't', t)::text FROM $table ORDER BY 1"
-converged() {
-    psql_source -F ' ' -c "$q" >"$work/want.txt"
-    cut -d' ' -f2- "$work/want.txt" | jq -c . >"$work/want.json"
-    cut -d' ' -f1 "$work/want.txt" | cluster_get | jq -c . >"$work/got.json" 2>/dev/null || return 1
-    cmp -s "$work/want.json" "$work/got.json"
-}
-wait_for 180 "every key equal to its source row" converged
+wait_for 180 "every key equal to its source row" redis_cluster_converged "$table" "$heir"
 kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
 rows=$(wc -l <"$work/want.txt")
 retries=$(grep -c 'retrying the batch' "$work/cdcsink.log" || true)
