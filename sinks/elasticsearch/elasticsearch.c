@@ -121,7 +121,9 @@ static int es_ping(void *state)
 {
     es_sink_t *s = state;
     cdc_es_request_t req = {.method = "GET", .path = "/", .timeout_ms = PING_TIMEOUT_MS};
-    int rc = cdc_es_http_one(s->http, &req) == 0 && req.status == 200 ? 0 : -1;
+    /* Any answer but a 5xx: the engine is there (a 403 on GET / is a user
+     * without the monitor privilege, not an engine that is down). */
+    int rc = cdc_es_http_one(s->http, &req) == 0 && req.status < 500 ? 0 : -1;
     cdc_es_request_clear(&req);
     return rc;
 }

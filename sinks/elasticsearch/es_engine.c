@@ -7,6 +7,7 @@
 
 #include "errstr.h"
 #include "es_index.h"
+#include "log.h"
 
 static void utf8_at(const bson_t *doc, const char *dotted, char *out, size_t size)
 {
@@ -30,7 +31,21 @@ cdc_sink_status_t cdc_es_engine_detect(cdc_es_http_t *http, cdc_es_engine_t *eng
     cdc_es_request_t req = {.method = "GET", .path = "/"};
     char what[512];
     snprintf(what, sizeof what, "GET / on %s", cdc_es_http_nodes(http));
-    if (cdc_es_http_one(http, &req) != 0 || req.status != 200) {
+    int rc = cdc_es_http_one(http, &req);
+    if (rc == 0 && req.status == 403) {
+        /* A least-privilege user (write and create_index on its indexes,
+         * no `monitor` on the cluster) may not read GET /: its writes
+         * still work, so the version goes unchecked rather than the
+         * pipeline stopping. A credential that is wrong is a 401. */
+        snprintf(engine->flavour, sizeof engine->flavour, "%s",
+                 cdc_es_http_product(http)[0] ? "elasticsearch" : "unknown engine");
+        snprintf(engine->version, sizeof engine->version, "(version not readable)");
+        cdc_log_warn("%s: HTTP 403: the user may not read the engine's version (the "
+                     "cluster's monitor privilege); writing without checking it", what);
+        cdc_es_request_clear(&req);
+        return CDC_SINK_OK;
+    }
+    if (rc != 0 || req.status != 200) {
         cdc_es_index_status_t st = cdc_es_answer_failed(&req, what, errstr, errstr_size);
         cdc_es_request_clear(&req);
         return st == CDC_ES_INDEX_FATAL ? CDC_SINK_FATAL : CDC_SINK_RETRY;

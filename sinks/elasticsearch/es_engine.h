@@ -4,7 +4,10 @@
  * version.distribution = "opensearch"; Elasticsearch says nothing there
  * (and sends `X-Elastic-Product: Elasticsearch`). Supported: OpenSearch 2
  * and 3, Elasticsearch 8 and 9 (what external versioning, gc_deletes and
- * filter_path behave the same on). Anything else is fatal with one line. */
+ * filter_path behave the same on). Anything else is fatal with one line.
+ * A user who may not read `GET /` (403: no `monitor` privilege, as
+ * least-privilege writers are set up) gets a warning and goes on: the
+ * version is then unchecked. */
 #ifndef CDC_ES_ENGINE_H
 #define CDC_ES_ENGINE_H
 

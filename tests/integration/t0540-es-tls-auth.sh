@@ -4,7 +4,9 @@
 # CA): the documents arrive. A wrong password, a CA that did not sign the node's certificate,
 # and an engine version cdcsink does not support each stop the pipeline
 # at once (exit 1) with one clear line that holds no secret; `check`
-# masks the password. So does a missing index with auto.create=false.
+# masks the password. So does a missing index with auto.create=false. A
+# user who may write but not read `GET /` (403, no monitor privilege)
+# writes all the same, with a warning.
 . "$(dirname "$0")/lib.sh"
 
 table="it_etls_$uid"
@@ -113,4 +115,19 @@ cat "$work/nocreate.log" | tail -n 2
 [ "$rc" -eq 1 ] || fail "want exit 1 with a missing index, got $rc"
 grep -q "index $es_prefix-absent-$table does not exist and auto.create=false" "$work/nocreate.log" || fail "no clear line"
 [ "$(es "/$es_prefix-absent-$table" -o /dev/null -w '%{http_code}')" = 404 ] || fail "the index was created"
+
+say "GET / forbidden (a least-privilege user): a warning, and the documents arrive"
+proxy_port=$((19270 + $$ % 9))
+"$root/tests/tools/es-fault-proxy" --listen "$proxy_port" --upstream "$ELASTICSEARCH_URL" \
+    --item-reject 0 --forbid-root 2>"$work/proxy.log" &
+pids+=($!)
+wait_for 10 "the proxy listens" bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$proxy_port/ | grep -q 403"
+es_pipeline_file "$work/nomonitor.properties" "topics=$topic" "name=$test_name-nomon-$uid" \
+    "connection.url=http://127.0.0.1:$proxy_port" "index.name.format=$es_prefix-nomon-\${source.table}"
+start_cdcsink "$work/nomonitor.properties" "$work/nomonitor.log"
+wait_for 60 "caught up without GET /" caught_up "$work/nomonitor.properties"
+kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid"
+grep -q "may not read the engine's version" "$work/nomonitor.log" || fail "no warning about GET /"
+es "/$es_prefix-nomon-$table/_refresh" -X POST >/dev/null
+[ "$(es "/$es_prefix-nomon-$table/_count" | jq .count)" -eq 50 ] || fail "want 50 documents without GET /"
 echo ok
