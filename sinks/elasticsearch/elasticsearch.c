@@ -36,6 +36,7 @@ typedef struct es_sink {
     size_t bulk_max_bytes;
     int in_flight;
     bool full; /* the last RETRY was a read-only (disk full) block */
+    cdc_buf_t scratch; /* a document id being rendered */
 } es_sink_t;
 
 /* One change as the bulk request sees it. */
@@ -56,6 +57,7 @@ static void es_close(void *state)
     if (!s) return;
     cdc_es_indexes_free(s->indexes);
     cdc_es_http_free(s->http);
+    cdc_buf_free(&s->scratch);
     free(s);
 }
 
@@ -80,6 +82,7 @@ static cdc_sink_status_t es_open(const cdc_config_t *cfg, void **state, char *er
         cdc_errstr_set(errstr, errstr_size, "out of memory");
         return CDC_SINK_FATAL;
     }
+    cdc_buf_init(&s->scratch);
     cdc_es_http_options_t http = {
         .urls = cdc_config_get(cfg, "connection.url"),
         .username = cdc_config_get(cfg, "connection.username"),
@@ -145,18 +148,12 @@ static cdc_sink_status_t index_status(cdc_es_index_status_t st)
 
 /* The document id: the change's key values (the record key, or a keyless
  * record's pk.fields) as ${key} renders them. */
-static const char *document_id(const cdc_change_t *c, cdc_arena_t *arena)
+static const char *document_id(es_sink_t *s, const cdc_change_t *c, cdc_arena_t *arena)
 {
-    cdc_buf_t buf;
-    cdc_buf_init(&buf);
-    cdc_route_key_text(c->key_schema, c->key, &buf);
-    char *id = buf.failed ? NULL : cdc_arena_alloc(arena, buf.len + 1);
-    if (id) {
-        memcpy(id, buf.data ? buf.data : "", buf.len);
-        id[buf.len] = '\0';
-    }
-    cdc_buf_free(&buf);
-    return id;
+    cdc_buf_reset(&s->scratch);
+    cdc_route_key_text(c->key_schema, c->key, &s->scratch);
+    if (s->scratch.failed) return NULL;
+    return cdc_arena_strndup(arena, s->scratch.data ? s->scratch.data : "", s->scratch.len);
 }
 
 /* Index, id and mapping of every change; a change whose schema the
@@ -170,7 +167,7 @@ static cdc_sink_status_t items_prepare(es_sink_t *s, const cdc_change_t *changes
         const cdc_change_t *c = &changes[k];
         es_item_t *it = &items[k];
         const char *index = cdc_es_index_name(c->target ? c->target : "", arena);
-        if (!index || !(it->id = document_id(c, arena))) {
+        if (!index || !(it->id = document_id(s, c, arena))) {
             cdc_errstr_set(errstr, errstr_size, "out of memory");
             return CDC_SINK_RETRY;
         }
@@ -237,8 +234,7 @@ typedef struct es_bulk {
     size_t first, count;
 } es_bulk_t;
 
-static int item_append(const cdc_change_t *c, const es_item_t *it, cdc_buf_t *body,
-                       cdc_buf_t *doc)
+static int item_append(const cdc_change_t *c, const es_item_t *it, cdc_buf_t *body)
 {
     if (c->action == CDC_ACTION_DELETE || c->action == CDC_ACTION_KEY_DELETE) {
         /* A Kafka tombstone has no position: its delete is unversioned
@@ -247,9 +243,9 @@ static int item_append(const cdc_change_t *c, const es_item_t *it, cdc_buf_t *bo
                          c->action == CDC_ACTION_DELETE ? c->event->position : -1, NULL, 0);
         return body->failed ? -1 : 0;
     }
-    cdc_buf_reset(doc);
-    if (cdc_es_doc_render(c, it->stored, doc) != 0) return -1;
-    cdc_es_bulk_item(body, it->index, it->id, c->event->position, doc->data, doc->len);
+    cdc_es_bulk_action(body, true, it->index, it->id, c->event->position);
+    if (cdc_es_doc_render(c, it->stored, body) != 0) return -1;
+    cdc_buf_putc(body, '\n');
     return body->failed ? -1 : 0;
 }
 
@@ -281,8 +277,6 @@ static es_bulk_t *bulks_next(es_bulks_t *bs, size_t first)
 static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_t *items,
                        const size_t *order, size_t n, es_bulks_t *bs)
 {
-    cdc_buf_t doc;
-    cdc_buf_init(&doc);
     int rc = 0;
     es_bulk_t *b = NULL;
     size_t per_request = (n + (size_t)s->in_flight - 1) / (size_t)s->in_flight;
@@ -292,7 +286,7 @@ static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_
             break;
         }
         size_t mark = b->body.len;
-        rc = item_append(&changes[order[i]], &items[order[i]], &b->body, &doc);
+        rc = item_append(&changes[order[i]], &items[order[i]], &b->body);
         if (rc == 0 && b->count && b->body.len > s->bulk_max_bytes) {
             /* The item that overflows starts the next request. */
             cdc_buf_truncate(&b->body, mark);
@@ -300,12 +294,11 @@ static int bulks_build(es_sink_t *s, const cdc_change_t *changes, const es_item_
                 rc = -1;
                 break;
             }
-            rc = item_append(&changes[order[i]], &items[order[i]], &b->body, &doc);
+            rc = item_append(&changes[order[i]], &items[order[i]], &b->body);
         }
         b->count++;
         if (b->body.len >= s->bulk_max_bytes || b->count >= per_request) b = NULL;
     }
-    cdc_buf_free(&doc);
     return rc;
 }
 

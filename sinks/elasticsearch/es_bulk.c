@@ -6,10 +6,10 @@
 
 #include "render.h"
 
-void cdc_es_bulk_item(cdc_buf_t *body, const char *index, const char *id,
-                      int64_t version, const char *doc, size_t doc_len)
+void cdc_es_bulk_action(cdc_buf_t *body, bool is_index, const char *index, const char *id,
+                        int64_t version)
 {
-    cdc_buf_puts(body, doc ? "{\"index\":{\"_index\":" : "{\"delete\":{\"_index\":");
+    cdc_buf_puts(body, is_index ? "{\"index\":{\"_index\":" : "{\"delete\":{\"_index\":");
     cdc_render_string(index, strlen(index), body);
     cdc_buf_puts(body, ",\"_id\":");
     cdc_render_string(id, strlen(id), body);
@@ -19,6 +19,12 @@ void cdc_es_bulk_item(cdc_buf_t *body, const char *index, const char *id,
         cdc_buf_puts(body, ",\"version_type\":\"external\"");
     }
     cdc_buf_puts(body, "}}\n");
+}
+
+void cdc_es_bulk_item(cdc_buf_t *body, const char *index, const char *id,
+                      int64_t version, const char *doc, size_t doc_len)
+{
+    cdc_es_bulk_action(body, doc != NULL, index, id, version);
     if (doc) {
         cdc_buf_append(body, doc, doc_len);
         cdc_buf_putc(body, '\n');

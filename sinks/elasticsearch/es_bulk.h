@@ -26,6 +26,12 @@ typedef enum cdc_es_item_result {
     CDC_ES_ITEM_REJECTED
 } cdc_es_item_result_t;
 
+/* Appends an item's action line, newline included; an index's document
+ * line is the caller's to append (straight into the body, no copy). A
+ * negative version sends it unversioned. */
+void cdc_es_bulk_action(cdc_buf_t *body, bool is_index, const char *index, const char *id,
+                        int64_t version);
+
 /* Appends one item: its action line and, for an index, the document line
  * (doc is one line of JSON; NULL for a delete). A negative version sends
  * the item unversioned (a tombstone's delete). */
