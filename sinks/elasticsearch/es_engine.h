@@ -5,6 +5,9 @@
  * (and sends `X-Elastic-Product: Elasticsearch`). Supported: OpenSearch 2
  * and 3, Elasticsearch 8 and 9 (what external versioning, gc_deletes and
  * filter_path behave the same on). Anything else is fatal with one line.
+ * An Elasticsearch that does not route GET / (404/405 with the product
+ * header: the integ-test distribution, API-only gateways) is asked
+ * GET /_nodes/_local instead.
  * A user who may not read `GET /` (403: no `monitor` privilege, as
  * least-privilege writers are set up) gets a warning and goes on: the
  * version is then unchecked. */

@@ -149,11 +149,15 @@ cdc_es_index_status_t cdc_es_answer_failed(const cdc_es_request_t *req, const ch
     char detail[512];
     answer_error(req, detail, sizeof detail);
     if (req->status == 401 || req->status == 403) {
+        /* The engine's own words (security_exception: action [...] is
+         * unauthorized for user [...]) name the privilege that is missing;
+         * they carry user and index names, never a credential. */
         cdc_errstr_set(errstr, errstr_size,
                        "%s: HTTP %ld (%s): check connection.username/password "
-                       "or connection.api.key and the user's privileges",
+                       "or connection.api.key and the user's privileges%s%s",
                        what, req->status,
-                       req->status == 401 ? "authentication failed" : "forbidden");
+                       req->status == 401 ? "authentication failed" : "forbidden",
+                       detail[0] ? "; the engine says " : "", detail);
         return CDC_ES_INDEX_FATAL;
     }
     cdc_errstr_set(errstr, errstr_size, "%s: HTTP %ld%s%s", what, req->status,

@@ -194,24 +194,46 @@ redis_pipeline_file() {
         "key.format=$redis_prefix:\${source.table}:\${key}" "$@"
 }
 
+# The search engine the elasticsearch tests write to: the stack's
+# OpenSearch 2, or with ES_MODE=elasticsearch its Elasticsearch 8 (HTTPS
+# and users of its own security). es_engine_select ENGINE sets es_url (the
+# engine's address), es_connection (the pipeline keys that reach it) and
+# es_curl (curl's options); a test over both engines calls it to switch.
+es_engine_select() {
+    case $1 in
+    elasticsearch)
+        es_url=$ES8_URL
+        es_connection=("connection.url=$ES8_URL" "connection.username=$ES8_USERNAME"
+            "connection.password=$ES8_PASSWORD" "connection.ssl.ca.location=$ES8_TLS_CA")
+        es_curl=(--cacert "$ES8_TLS_CA" -u "$ES8_USERNAME:$ES8_PASSWORD") ;;
+    opensearch)
+        es_url=$ELASTICSEARCH_URL
+        es_connection=("connection.url=$ELASTICSEARCH_URL")
+        es_curl=() ;;
+    *) fail "es_engine_select: no engine '$1'" ;;
+    esac
+}
+es_engine_select "${ES_MODE:-opensearch}"
+
 # es_pipeline_file PATH KEY=VALUE...: an elasticsearch pipeline on the
-# stack's OpenSearch; indexes carry the prefix $es_prefix (unique per test)
-# and get no replicas (one node).
+# stack's engine (above); indexes carry the prefix $es_prefix (unique per
+# test) and get no replicas (one node).
 es_prefix="et$uid"
 es_pipeline_file() {
     local path=$1
     shift
-    pipeline_file "$path" sink=elasticsearch "connection.url=$ELASTICSEARCH_URL" \
+    pipeline_file "$path" sink=elasticsearch "${es_connection[@]}" \
         "index.name.format=$es_prefix-\${source.table}" "index.number_of_replicas=0" "$@"
 }
 
 # es PATH [CURL ARGS...]: the engine's answer to a request (JSON).
-es() { curl -sS "$ELASTICSEARCH_URL$1" -H 'Content-Type: application/json' "${@:2}"; }
+es() { curl -sS "${es_curl[@]}" "$es_url$1" -H 'Content-Type: application/json' "${@:2}"; }
 
 # es_docs INDEX: every document as {"<_id>": _source}, sorted by _id.
 es_docs() {
     es "/$1/_refresh" -X POST >/dev/null
-    es "/$1/_search?size=10000&sort=_id" |
+    # (no sort=_id: Elasticsearch 8 refuses to sort on _id; jq -S sorts)
+    es "/$1/_search?size=10000" |
         jq -S '[.hits.hits[] | {key: ._id, value: ._source}] | from_entries'
 }
 
@@ -310,20 +332,24 @@ redis_scan() {
 # redis_keys PATTERN: the data keys (not position markers) matching, sorted.
 redis_keys() { redis_scan "$1" | grep -v '^__cdc:' | sort; }
 
-# jsonl_state FILE: the end state a change log implies, as the jq model
-# of the guard: per key (the record key as JSON), changes in position
-# order; a delete removes the row, an insert or update replaces it, and a
-# column Debezium left unavailable (unchanged TOASTed) keeps the value the
-# key had. Prints {"<key json>": row, ...}.
+# jsonl_state FILE [KEY]: the end state a change log implies, as the jq
+# model of the guard: per key, changes in position order; a delete removes
+# the row, an insert or update replaces it, and a column Debezium left
+# unavailable (unchanged TOASTed) keeps the value the key had. KEY is the
+# jq expression that names an event's row (default: the record key as
+# JSON). Prints {"<key>": row, ...}. (Only the key's old row is bound,
+# never the whole state: binding the state made every update copy it.)
 jsonl_state() {
-    jq -s 'map(select(.op == "c" or .op == "u" or .op == "r" or .op == "d"))
+    jq -s "def row_key: ${2:-.key | tojson};"'
+           map(select(.op == "c" or .op == "u" or .op == "r" or .op == "d"))
            | sort_by(.position)
            | reduce .[] as $e ({};
-               ($e.key | tojson) as $k | . as $state
+               ($e | row_key) as $k
                | if $e.op == "d" then del(.[$k])
-                 else .[$k] = ($e.after | with_entries(
+                 else .[$k] as $old
+                 | .[$k] = ($e.after | with_entries(
                      if (.value | type) == "object" and (.value | has("$unavailable"))
-                     then .value = ($state[$k][.key] // null) else . end))
+                     then .value = ($old[.key] // null) else . end))
                  end)' "$1"
 }
 

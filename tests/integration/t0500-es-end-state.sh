@@ -22,7 +22,7 @@ say "the fixture's changes and 200 more rows"
 types_table_fill "$table" "$mood"
 
 es_pipeline_file "$work/es.properties" "topics=$topic" "batch.size=50" "bulk.max.bytes=4096" \
-    "connection.compression=true" "connection.url=http://127.0.0.1:9,$ELASTICSEARCH_URL"
+    "connection.compression=true" "connection.url=${es_url%%://*}://127.0.0.1:9,$es_url"
 pipeline_file "$work/log.properties" "topics=$topic" "name=$test_name-log-$uid" \
     "jsonl.path=$work/log.jsonl"
 start_cdcsink "$work/es.properties" "$work/es.log"; es_pid=$cdcsink_pid

@@ -92,8 +92,9 @@ wait_for 60 "hard caught up" caught_up "$work/hard.properties"
 
 say "a newer insert brings doc 2 back"
 psql_source -c "INSERT INTO $table VALUES (2, 'y')"
-wait_for 60 "hard has doc 2 again" bash -c "[ \"\$(curl -s '$ELASTICSEARCH_URL/$(ix hard)/_doc/2' | jq -c ._source)\" = '{\"id\":2,\"v\":\"y\"}' ]"
-wait_for 60 "soft has doc 2 undeleted" bash -c "[ \"\$(curl -s '$ELASTICSEARCH_URL/$(ix soft)/_doc/2' | jq -c ._source)\" = '{\"id\":2,\"v\":\"y\"}' ]"
+doc_is() { [ "$(doc "$1" "$2")" = "$3" ]; } # doc_is MODE ID JSON
+wait_for 60 "hard has doc 2 again" doc_is hard 2 '{"id":2,"v":"y"}'
+wait_for 60 "soft has doc 2 undeleted" doc_is soft 2 '{"id":2,"v":"y"}'
 
 say "the old delete of doc 2, again, after its newer insert"
 read -r p_del o_del <<<"$(where 2 d true)"
