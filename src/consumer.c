@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ struct cdc_consumer {
     void *opaque;
     int assigned;
     cdc_fetchwake_t *waker;
+    cdc_consumer_commit_failed_cb_t *on_commit_failed;
+    unsigned long commit_failures; /* partitions whose commit failed */
 };
 
 static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -107,6 +110,36 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         rd_kafka_assign(rk, NULL);
         c->assigned = 0;
+    }
+}
+
+/* The broker's answer to every commit, synchronous or not. A failed
+ * partition keeps its stored offset, which goes out again with the next
+ * commit; until then the group's committed offset lags (and a restart
+ * re-reads, harmlessly: the sinks are guarded). Nobody would know without
+ * this: librdkafka reports asynchronous commits only here. */
+static void consumer_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    cdc_consumer_t *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return; /* nothing was stored */
+    if (!offsets) {
+        if (err) {
+            c->commit_failures++;
+            cdc_log_warn("offset commit failed: %s", rd_kafka_err2str(err));
+        }
+        return;
+    }
+    for (int i = 0; i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &offsets->elems[i];
+        rd_kafka_resp_err_t perr = p->err ? p->err : err;
+        if (!perr) continue;
+        c->commit_failures++;
+        cdc_log_warn("%s [%" PRId32 "]: commit of offset %" PRId64 " failed: %s", p->topic,
+                     p->partition, p->offset, rd_kafka_err2str(perr));
+        if (c->on_commit_failed)
+            c->on_commit_failed(c->opaque, p->topic, p->partition, rd_kafka_err2str(perr));
     }
 }
 
@@ -231,6 +264,7 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
     c->opaque = opaque;
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, consumer_commit_cb);
     char why[512];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
     if (!c->rk) { /* rd_kafka_new destroys conf only on success */
@@ -338,6 +372,16 @@ int cdc_consumer_commit(cdc_consumer_t *c, bool sync)
         return -1;
     }
     return 0;
+}
+
+void cdc_consumer_on_commit_failed(cdc_consumer_t *c, cdc_consumer_commit_failed_cb_t *cb)
+{
+    c->on_commit_failed = cb;
+}
+
+unsigned long cdc_consumer_commit_failures(const cdc_consumer_t *c)
+{
+    return c->commit_failures;
 }
 
 rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *c) { return c->rk; }

@@ -33,7 +33,7 @@ typedef struct part {
     char *topic;
     int32_t partition;
     uint32_t hash;
-    uint64_t consumed, stale, skipped;
+    uint64_t consumed, stale, skipped, commit_failed;
     uint64_t applied[NOPS];
     uint64_t dlq[NDLQ];
     int64_t lag;
@@ -240,6 +240,7 @@ static uint64_t *part_counter(part_t *p, cdc_metric_t metric,
     case CDC_METRIC_CONSUMED: return &p->consumed;
     case CDC_METRIC_STALE: return &p->stale;
     case CDC_METRIC_SKIPPED: return &p->skipped;
+    case CDC_METRIC_COMMIT_FAILED: return &p->commit_failed;
     case CDC_METRIC_APPLIED:
         i = label_index(op_names, NOPS, label);
         return i < 0 ? NULL : &p->applied[i];
@@ -419,6 +420,12 @@ static void render_counters(cdc_buf_t *b, const cdc_metrics_t *m, part_t **v)
     for (size_t i = 0; i < n; i++)
         sample_u64(b, m, "records_skipped_total", v[i], NULL, NULL,
                    v[i]->skipped);
+    family(b, "offset_commit_failures_total", "counter",
+           "Partition commits the broker refused or that failed; the offset "
+           "goes out again with the next commit.");
+    for (size_t i = 0; i < n; i++)
+        sample_u64(b, m, "offset_commit_failures_total", v[i], NULL, NULL,
+                   v[i]->commit_failed);
     family(b, "dlq_records_total", "counter",
            "Records delivered to the dead-letter queue, by error class.");
     for (size_t i = 0; i < n; i++)

@@ -27,7 +27,8 @@ typedef enum cdc_metric {
                             c u d r t tombstone */
     CDC_METRIC_STALE,    /* records_stale_total; label NULL */
     CDC_METRIC_SKIPPED,  /* records_skipped_total; label NULL */
-    CDC_METRIC_DLQ       /* dlq_records_total; label = class: data schema */
+    CDC_METRIC_DLQ,      /* dlq_records_total; label = class: data schema */
+    CDC_METRIC_COMMIT_FAILED /* offset_commit_failures_total; label NULL */
 } cdc_metric_t;
 
 /* Wall clock in milliseconds since the epoch; swappable for tests. */

@@ -87,6 +87,11 @@ void cdc_observe_consumed(cdc_observe_t *o, const char *topic, int32_t partition
     cdc_metrics_add(o->metrics, CDC_METRIC_CONSUMED, topic, partition, NULL, 1);
 }
 
+void cdc_observe_commit_failed(cdc_observe_t *o, const char *topic, int32_t partition)
+{
+    cdc_metrics_add(o->metrics, CDC_METRIC_COMMIT_FAILED, topic, partition, NULL, 1);
+}
+
 void cdc_observe_applied(cdc_observe_t *o, const cdc_event_t *ev)
 {
     cdc_metrics_add(o->metrics, CDC_METRIC_APPLIED, ev->topic, ev->partition,

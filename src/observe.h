@@ -36,6 +36,8 @@ void cdc_observe_outcome(cdc_observe_t *obs, const char *topic,
                          int32_t partition, cdc_metric_t metric,
                          const char *label);
 void cdc_observe_retry(cdc_observe_t *obs, const char *what);
+/* A partition's offset commit failed (offset_commit_failures_total). */
+void cdc_observe_commit_failed(cdc_observe_t *obs, const char *topic, int32_t partition);
 void cdc_observe_batch(cdc_observe_t *obs, double seconds);
 void cdc_observe_sink_ok(cdc_observe_t *obs, bool ok);
 void cdc_observe_stored(cdc_observe_t *obs, const char *topic,

@@ -154,6 +154,14 @@ static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
     if (p->engine) cdc_engine_revoke(p->engine, parts);
 }
 
+static void pipeline_on_commit_failed(void *opaque, const char *topic, int32_t partition,
+                                      const char *reason)
+{
+    (void)reason; /* the consumer logged it */
+    cdc_pipeline_t *p = opaque;
+    cdc_observe_commit_failed(p->observe, topic, partition);
+}
+
 /* ---------------------------------------------------------------------
  * Setup
  * ------------------------------------------------------------------- */
@@ -190,6 +198,7 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
     if (!(p->consumer = cdc_consumer_new(cfg, NULL, pipeline_on_rebalance, p,
                                          errstr, errstr_size)))
         goto err;
+    cdc_consumer_on_commit_failed(p->consumer, pipeline_on_commit_failed);
     if (pipeline_open_engine(p, errstr, errstr_size) != 0) goto err;
     p->last_commit_ms = p->last_stats_ms = cdc_clock_mono_ms();
     return p;
@@ -322,6 +331,7 @@ const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *p)
     p->stats.latency_p50_ms = cdc_latency_percentile(&p->latency, 0.50);
     p->stats.latency_p99_ms = cdc_latency_percentile(&p->latency, 0.99);
     p->stats.fetch_wakes = p->consumer ? cdc_consumer_fetch_wakes(p->consumer) : 0;
+    p->stats.commit_failures = p->consumer ? cdc_consumer_commit_failures(p->consumer) : 0;
     return &p->stats;
 }
 

@@ -26,6 +26,7 @@ typedef struct cdc_pipeline_stats {
     uint64_t retries;
     uint64_t batches;
     uint64_t fetch_wakes; /* watermark requests sent by the fetch waker */
+    uint64_t commit_failures; /* partition commits that failed */
     /* Time from the Kafka record's timestamp to the end of its batch (sink
      * committed, offsets stored), over every record so far. */
     int64_t latency_p50_ms;

@@ -193,6 +193,11 @@ static const char *const expected =
     "# TYPE cdcsink_records_skipped_total counter\n"
     "cdcsink_records_skipped_total{" CUS "} 0\n"
     "cdcsink_records_skipped_total{" ORD "} 1\n"
+    "# HELP cdcsink_offset_commit_failures_total Partition commits the broker "
+    "refused or that failed; the offset goes out again with the next commit.\n"
+    "# TYPE cdcsink_offset_commit_failures_total counter\n"
+    "cdcsink_offset_commit_failures_total{" CUS "} 0\n"
+    "cdcsink_offset_commit_failures_total{" ORD "} 2\n"
     "# HELP cdcsink_dlq_records_total Records delivered to the dead-letter "
     "queue, by error class.\n"
     "# TYPE cdcsink_dlq_records_total counter\n"
@@ -255,6 +260,7 @@ static void feed(cdc_metrics_t *m)
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_APPLIED, o, 1, "tombstone", 1), 0);
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_STALE, o, 1, NULL, 3), 0);
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_SKIPPED, o, 1, NULL, 1), 0);
+    CHECK_INT(cdc_metrics_add(m, CDC_METRIC_COMMIT_FAILED, o, 1, NULL, 2), 0);
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_DLQ, o, 1, "data", 2), 0);
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_DLQ, o, 1, "schema", 1), 0);
     CHECK_INT(cdc_metrics_add(m, CDC_METRIC_CONSUMED, c, 0, NULL, 4), 0);
