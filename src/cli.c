@@ -15,6 +15,8 @@
 #include "replay.h"
 #include "sink.h"
 
+#include <bson/bson.h>
+#include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
 
 typedef struct cli_command {
@@ -577,8 +579,14 @@ static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop)
     (void)argc;
     (void)argv;
     (void)stop;
-    printf("cdcsink %s (librdkafka %s)\n", CDCSINK_VERSION,
-           rd_kafka_version_str());
+    /* The libraries as loaded at run time (a packaged binary may meet newer
+     * ones than it was built with); avro-c has no run-time version call. */
+    printf("cdcsink %s\n", CDCSINK_VERSION);
+    printf("librdkafka %s\n", rd_kafka_version_str());
+    printf("avro-c %s (built with)\n", CDCSINK_AVRO_VERSION);
+    printf("libbson %s\n", bson_get_version());
+    printf("%s\n", curl_version());
+    cdc_sink_print_versions(stdout);
     return CDC_EXIT_OK;
 }
 

@@ -19,6 +19,15 @@ static const cdc_sink_ops_t *const sinks[] = {
 };
 #define SINK_COUNT (sizeof sinks / sizeof sinks[0])
 
+void cdc_sink_print_versions(FILE *out)
+{
+    for (size_t i = 0; i < SINK_COUNT; i++) {
+        char lib[128] = "";
+        if (sinks[i]->library) sinks[i]->library(lib, sizeof lib);
+        fprintf(out, "sink %s%s%s\n", sinks[i]->name, lib[0] ? ": " : "", lib);
+    }
+}
+
 const cdc_sink_ops_t *cdc_sink_find(const char *name)
 {
     for (size_t i = 0; i < SINK_COUNT; i++)

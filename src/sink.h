@@ -24,6 +24,7 @@
 #define CDC_SINK_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -74,7 +75,14 @@ typedef struct cdc_sink_ops {
      * errstr. */
     int (*migrate)(const cdc_config_t *cfg, int *applied, char *errstr,
                    size_t errstr_size);
+    /* `cdcsink version`: the client library the sink writes with and its
+     * version, e.g. "libpq 15.14"; NULL when it needs none of its own. */
+    void (*library)(char *out, size_t size);
 } cdc_sink_ops_t;
+
+/* One line per built sink for `cdcsink version`: its name and, where it
+ * has one, its client library's version. */
+void cdc_sink_print_versions(FILE *out);
 
 /* The sink registered under this name (the `sink` config key), or NULL. */
 const cdc_sink_ops_t *cdc_sink_find(const char *name);

@@ -286,6 +286,13 @@ static cdc_sink_status_t pg_apply(void *state, const cdc_change_t *changes,
     return st;
 }
 
+/* PQlibVersion() is major * 10000 + minor from PostgreSQL 10 on. */
+static void pg_library(char *out, size_t size)
+{
+    int v = PQlibVersion();
+    snprintf(out, size, "libpq %d.%d", v / 10000, v % 10000);
+}
+
 const cdc_sink_ops_t cdc_postgres_sink = {
     .name = "postgres",
     .plan_mode = CDC_PLAN_LATEST,
@@ -297,4 +304,5 @@ const cdc_sink_ops_t cdc_postgres_sink = {
     .ping = pg_ping,
     .close = pg_close,
     .migrate = pg_migrate,
+    .library = pg_library,
 };

@@ -392,6 +392,13 @@ static cdc_sink_status_t rd_apply(void *state, const cdc_change_t *changes,
     return CDC_SINK_RETRY;
 }
 
+/* hiredis is linked statically (docs/decisions.md): the version built in. */
+static void rd_library(char *out, size_t size)
+{
+    snprintf(out, size, "hiredis %d.%d.%d with TLS (static)", HIREDIS_MAJOR, HIREDIS_MINOR,
+             HIREDIS_PATCH);
+}
+
 const cdc_sink_ops_t cdc_redis_sink = {
     .name = "redis",
     .plan_mode = CDC_PLAN_LATEST,
@@ -405,4 +412,5 @@ const cdc_sink_ops_t cdc_redis_sink = {
     .retry_class = rd_retry_class,
     .close = rd_close,
     .migrate = NULL,
+    .library = rd_library,
 };
