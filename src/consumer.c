@@ -124,11 +124,8 @@ static void consumer_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     (void)rk;
     cdc_consumer_t *c = opaque;
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return; /* nothing was stored */
-    if (!offsets) {
-        if (err) {
-            c->commit_failures++;
-            cdc_log_warn("offset commit failed: %s", rd_kafka_err2str(err));
-        }
+    if (!offsets) { /* no partition to name or count: said, not counted */
+        if (err) cdc_log_warn("offset commit failed: %s", rd_kafka_err2str(err));
         return;
     }
     for (int i = 0; i < offsets->cnt; i++) {

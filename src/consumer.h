@@ -65,17 +65,18 @@ int cdc_consumer_store(cdc_consumer_t *consumer, const char *topic,
 /* Commits what is stored; sync waits for the broker's answer. */
 int cdc_consumer_commit(cdc_consumer_t *consumer, bool sync);
 
-/* Called (with the consumer's opaque) from inside cdc_consumer_poll() and
- * the synchronous commits, once for each partition whose commit the broker
- * refused or that failed; every such failure is also logged with the topic,
- * the partition and the offset. The offset stays stored and goes out with
- * the next commit. */
+/* Called (with the consumer's opaque) once for each partition whose commit
+ * the broker refused or that failed, when librdkafka serves the answer:
+ * from inside cdc_consumer_poll() or the consumer's close, also for a
+ * synchronous commit (whose failure cdc_consumer_commit returns at once).
+ * Every such failure is also logged with the topic, the partition and the
+ * offset. The offset stays stored and goes out with the next commit. */
 typedef void(cdc_consumer_commit_failed_cb_t)(void *opaque, const char *topic,
                                               int32_t partition, const char *reason);
 void cdc_consumer_on_commit_failed(cdc_consumer_t *consumer,
                                    cdc_consumer_commit_failed_cb_t *cb);
 
-/* Partition commits that failed so far. */
+/* Partition commits that failed so far (answers served so far). */
 unsigned long cdc_consumer_commit_failures(const cdc_consumer_t *consumer);
 
 rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *consumer);

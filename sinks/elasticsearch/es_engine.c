@@ -65,9 +65,9 @@ static void read_nodes_answer(const cdc_es_request_t *req, cdc_es_engine_t *engi
 }
 
 /* An Elasticsearch without the root route (404/405 with X-Elastic-Product:
- * the integ-test distribution has no rest-root module, and gateways in
- * front of a cluster may route only the APIs) still says its version in
- * the nodes info API. */
+ * the integ-test distribution has no rest-root module, and a proxy that
+ * routes only some paths while passing the engine's headers does the same)
+ * still says its version in the nodes info API. */
 static bool root_not_routed(const cdc_es_http_t *http, const cdc_es_request_t *req)
 {
     return (req->status == 404 || req->status == 405) &&
@@ -82,18 +82,23 @@ static int ask_nodes_info(cdc_es_http_t *http, cdc_es_request_t *req)
     return cdc_es_http_one(http, req);
 }
 
-static cdc_sink_status_t version_unreadable(bool elasticsearch, cdc_es_engine_t *engine,
-                                            const char *what)
+static cdc_sink_status_t version_unreadable(bool elasticsearch, long status,
+                                            cdc_es_engine_t *engine, const char *what)
 {
     /* A least-privilege user (write and create_index on its indexes, no
-     * `monitor` on the cluster) may not read the version: its writes still
-     * work, so the version goes unchecked rather than the pipeline
-     * stopping. A credential that is wrong is a 401. */
+     * `monitor` on the cluster) may not read the version, and a proxy may
+     * route neither GET / nor the nodes API: the writes still work, so the
+     * version goes unchecked rather than the pipeline stopping (or retrying
+     * a question that will never be answered). A wrong credential is a 401. */
     snprintf(engine->flavour, sizeof engine->flavour, "%s",
              elasticsearch ? "elasticsearch" : "unknown engine");
     snprintf(engine->version, sizeof engine->version, "(version not readable)");
-    cdc_log_warn("%s: HTTP 403: the user may not read the engine's version (the "
-                 "cluster's monitor privilege); writing without checking it", what);
+    if (status == 403)
+        cdc_log_warn("%s: HTTP 403: the user may not read the engine's version (the "
+                     "cluster's monitor privilege); writing without checking it", what);
+    else
+        cdc_log_warn("%s: HTTP %ld: neither GET / nor the nodes API is routed; writing "
+                     "without checking the engine's version", what, status);
     return CDC_SINK_OK;
 }
 
@@ -110,11 +115,13 @@ cdc_sink_status_t cdc_es_engine_detect(cdc_es_http_t *http, cdc_es_engine_t *eng
         snprintf(what, sizeof what, "GET /_nodes/_local on %s", cdc_es_http_nodes(http));
         rc = ask_nodes_info(http, &req);
     }
-    if (rc == 0 && req.status == 403) {
+    if (rc == 0 && (req.status == 403 || (from_nodes && root_not_routed(http, &req)))) {
+        long status = req.status;
         cdc_es_request_clear(&req);
         /* Elasticsearch's security answers without X-Elastic-Product; an
          * answer to GET / already said which engine this is. */
-        return version_unreadable(from_nodes || cdc_es_http_product(http)[0], engine, what);
+        return version_unreadable(from_nodes || cdc_es_http_product(http)[0], status, engine,
+                                  what);
     }
     if (rc != 0 || req.status != 200) {
         cdc_es_index_status_t st = cdc_es_answer_failed(&req, what, errstr, errstr_size);

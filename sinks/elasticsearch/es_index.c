@@ -151,7 +151,9 @@ cdc_es_index_status_t cdc_es_answer_failed(const cdc_es_request_t *req, const ch
     if (req->status == 401 || req->status == 403) {
         /* The engine's own words (security_exception: action [...] is
          * unauthorized for user [...]) name the privilege that is missing;
-         * they carry user and index names, never a credential. */
+         * Elasticsearch's carry user, role and index names and at most an
+         * API key's id, not a secret (a JSON body only: nginx's and other
+         * proxies' HTML pages add nothing). */
         cdc_errstr_set(errstr, errstr_size,
                        "%s: HTTP %ld (%s): check connection.username/password "
                        "or connection.api.key and the user's privileges%s%s",

@@ -214,12 +214,19 @@ mt_connector_add() {
     ntopics=$(wc -l <<<"$topics")
 }
 
+# mt_stream_start [HOLD]: with HOLD, the stream waits before round HOLD
+# until $work/go exists (at most 180 s): a test kills its pipelines in
+# the middle of the stream, however slow they were to start.
 mt_stream_start() {
+    local hold=${1:--1}
     say "the stream: $rounds rounds over every table, in the background"
     echo -1 >"$work/round"
     (for r in $(seq 0 $((rounds - 1))); do
+        if [ "$r" -eq "$hold" ]; then
+            for _ in $(seq 900); do [ -e "$work/go" ] && break; sleep 0.2; done
+        fi
         round_sql "$r" | psql_source >/dev/null
-        echo "$r" >"$work/round"
+        echo "$r" >"$work/round.tmp" && mv "$work/round.tmp" "$work/round"
         sleep 0.3
      done) &
     mt_writer=$!
@@ -257,14 +264,17 @@ mt_events() {
 }
 
 # mt_events_settled: mt_events once Debezium has published the last
-# changes (two counts 2 s apart agree).
+# changes: two counts 3 s apart agree (and are not 0, what a failed count
+# gives); at most 120 s.
 mt_events_settled() {
-    local before after
+    local before="" after i
     after=$(mt_events)
-    until [ "${before:-}" = "$after" ]; do
+    for i in $(seq 40); do
+        [ "$after" -gt 0 ] && [ "$before" = "$after" ] && break
         before=$after
-        sleep 2
+        sleep 3
         after=$(mt_events)
     done
+    [ "$after" -gt 0 ] && [ "$before" = "$after" ] || fail "the topics' record count did not settle"
     echo "$after"
 }

@@ -20,7 +20,7 @@ psql_source -c "INSERT INTO $table SELECT g, 'v' || g FROM generate_series(1, 40
 wait_records 60 "$topic" 40
 
 writer=("connection.url=$ES8_URL" "connection.username=$ES8_WRITER_USERNAME"
-    "connection.password=$ES8_PASSWORD" "connection.ssl.ca.location=$ES8_TLS_CA")
+    "connection.password=$ES8_WRITER_PASSWORD" "connection.ssl.ca.location=$ES8_TLS_CA")
 
 say "a wrong password"
 secret="wrongSecret$uid"
@@ -54,9 +54,11 @@ rc=0
 timeout 60 "$CDCSINK" run -c "$work/denied.properties" >"$work/denied.log" 2>&1 || rc=$?
 cat "$work/denied.log"
 [ "$rc" -eq 1 ] || fail "want exit 1 for an index the user may not write, got $rc"
-grep -q "403" "$work/denied.log" || fail "the error does not say 403"
-grep -q "security_exception" "$work/denied.log" || fail "the error does not carry the engine's error type"
-! grep -q "$ES8_PASSWORD@\|:$ES8_PASSWORD" "$work/denied.log" || fail "the password appears in the output"
+grep -q "level=error.*HTTP 403 (forbidden)" "$work/denied.log" || fail "the error does not say 403"
+grep -q "level=error.*security_exception" "$work/denied.log" ||
+    fail "the error does not carry the engine's error type"
+! grep -qF "$ES8_WRITER_PASSWORD" "$work/denied.log" "$work/writer.log" ||
+    fail "the writer's password appears in the output"
 "$CDCSINK" lag -c "$work/denied.properties" --json | jq -e '.total_lag == 40' >/dev/null ||
     fail "offsets were committed past records that were not written"
 [ "$(es "/denied-$uid-$table" -o /dev/null -w '%{http_code}')" = 404 ] || fail "the denied index exists"

@@ -32,7 +32,7 @@ say "pipelines into OpenSearch, Elasticsearch 8 and Redis over $ntopics topics"
 started=$(now)
 for s in $sinks log; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "pid_$s=$cdcsink_pid"; done
 
-mt_stream_start
+mt_stream_start 12 # rounds 12 and later wait for the kill
 
 # sink_docs SINK: documents/keys in SINK.
 sink_docs() {
@@ -42,8 +42,9 @@ sink_docs() {
     redis) redis_keys "$redis_prefix:*" | wc -l ;;
     esac
 }
-# Killed in the middle of the stream (round 8 of 25 or later), once every
-# sink holds documents (the search engines create 34 indexes first).
+# Killed in the middle of the stream (round 8 of 25 or later, and the
+# stream holds before round 12 until then), once every sink holds
+# documents (the search engines create 34 indexes first).
 mid_stream() {
     local s
     [ "$(cat "$work/round")" -ge 8 ] || return 1
@@ -52,6 +53,7 @@ mid_stream() {
 wait_for 120 "every sink applying, the stream at round 8" mid_stream
 kill -9 "$pid_os" "$pid_es8" "$pid_redis"
 round_at_kill=$(cat "$work/round")
+touch "$work/go"
 say "kill -9 of the three in round $round_at_kill of $rounds"
 kill -0 "$mt_writer" 2>/dev/null && [ "$round_at_kill" -lt $((rounds - 1)) ] ||
     fail "the stream was over before the kill"
@@ -62,8 +64,8 @@ wait "$mt_writer" || fail "the stream workload failed"
 events=$(mt_events_settled)
 logged_all() { [ "$(lines "$work/log.jsonl")" -ge "$events" ]; }
 wait_for 120 "the model has all $events records" logged_all
-for s in $sinks; do wait_for 240 "$s caught up" caught_up "$work/$s.properties"; done
-converged=$(since "$started")
+for s in $sinks log; do wait_for 240 "$s caught up" caught_up "$work/$s.properties"; done
+caught_at=$(since "$started")
 
 # ---------------------------------------------------------------------------
 # The comparison, table by table. A sink's documents and the model are
@@ -77,60 +79,80 @@ split_by_table() {
     awk -v dir="$work" -v name="$1" '{ t = $1; sub(/^[^ ]* /, ""); print > (dir "/" name "." t ".json") }'
 }
 
-say "the model: the end state the change log implies, by table and _id"
-jsonl_state "$work/log.jsonl" '[.source.table, (.key | [.[] | tostring] | join(":"))] | tojson' |
-    jq -r 'to_entries | map(.key |= fromjson) | group_by(.key[0])[]
-           | "\(.[0].key[0]) \(map({key: .key[1], value}) | from_entries | tojson)"' |
-    split_by_table model
+# why REASON: a comparison failed; the reason is kept for the last try.
+why() { echo "$*" >"$work/why"; return 1; }
 
-say "the source's rows"
-mt_catalog
-for t in "${tables[@]}"; do
-    big=NULL
-    [ -z "${has_big[$t]:-}" ] || big="length(big)"
-    echo "SELECT '$t', jsonb_agg(jsonb_build_object('k', concat_ws(':', ${order_by[$t]}), 'g', g, 'v', v,
-                                                    'note', note, 'big', $big)) FROM $src.$t;"
-done | psql_source -F ' ' | split_by_table truth
+# compare_all: reads the model, the source and every sink again and
+# compares them table by table; 1 with the reason in $work/why.
+compare_all() {
+    rm -f "$work"/model.*.json "$work"/truth.*.json "$work"/os.*.json "$work"/es8.*.json "$work"/redis.*.json
+    say "the model: the end state the change log implies, by table and _id"
+    jsonl_state "$work/log.jsonl" '[.source.table, (.key | [.[] | tostring] | join(":"))] | tojson' |
+        jq -r 'to_entries | map(.key |= fromjson) | group_by(.key[0])[]
+               | "\(.[0].key[0]) \(map({key: .key[1], value}) | from_entries | tojson)"' |
+        split_by_table model
 
-say "what the sinks hold"
-for engine in os es8; do
-    if [ "$engine" = os ]; then es_engine_select opensearch; else es_engine_select elasticsearch; fi
-    for t in "${tables[@]}"; do echo "$t $(es_docs "$es_prefix-$t" | jq -c .)"; done | split_by_table "$engine"
-done
-redis_keys "$redis_prefix:*" >"$work/keys.txt"
-sed 's/^/GET /' "$work/keys.txt" | rcli >"$work/values.txt"
-[ "$(wc -l <"$work/keys.txt")" -eq "$(wc -l <"$work/values.txt")" ] || fail "redis: keys and values do not pair"
-paste -d' ' <(sed "s/^$redis_prefix://; s/:/ /" "$work/keys.txt") "$work/values.txt" |
-    jq -R -r -n '[inputs | capture("^(?<t>[^ ]*) (?<k>[^ ]*) (?<v>.*)$")] | group_by(.t)[]
-                 | "\(.[0].t) \(map({key: .k, value: (.v | fromjson)}) | from_entries | tojson)"' |
-    split_by_table redis
+    say "the source's rows"
+    mt_catalog
+    for t in "${tables[@]}"; do
+        big=NULL
+        [ -z "${has_big[$t]:-}" ] || big="length(big)"
+        echo "SELECT '$t', jsonb_agg(jsonb_build_object('k', concat_ws(':', ${order_by[$t]}), 'g', g, 'v', v,
+                                                        'note', note, 'big', $big)) FROM $src.$t;"
+    done | psql_source -F ' ' | split_by_table truth
 
-# project: {"<id>": row} (or the source's list) on stdin as sorted [{k, g, v, note, big}].
-project() {
-    jq -S 'if type == "object" then [to_entries[] | {k: .key, g: .value.g, v: .value.v, note: .value.note,
-                                     big: (.value.big | if . == null then null else length end)}]
-           else . end | sort_by(.k)'
+    say "what the sinks hold"
+    for engine in os es8; do
+        if [ "$engine" = os ]; then es_engine_select opensearch; else es_engine_select elasticsearch; fi
+        for t in "${tables[@]}"; do echo "$t $(es_docs "$es_prefix-$t" | jq -c .)"; done | split_by_table "$engine"
+    done
+    redis_keys "$redis_prefix:*" >"$work/keys.txt"
+    sed 's/^/GET /' "$work/keys.txt" | rcli >"$work/values.txt"
+    [ "$(wc -l <"$work/keys.txt")" -eq "$(wc -l <"$work/values.txt")" ] || { why "redis: keys and values do not pair"; return 1; }
+    paste -d' ' <(sed "s/^$redis_prefix://; s/:/ /" "$work/keys.txt") "$work/values.txt" |
+        jq -R -r -n '[inputs | capture("^(?<t>[^ ]*) (?<k>[^ ]*) (?<v>.*)$")] | group_by(.t)[]
+                     | "\(.[0].t) \(map({key: .k, value: (.v | fromjson)}) | from_entries | tojson)"' |
+        split_by_table redis
+
+    # project: {"<id>": row} (or the source's list) on stdin as sorted [{k, g, v, note, big}].
+    project() {
+        jq -S 'if type == "object" then [to_entries[] | {k: .key, g: .value.g, v: .value.v, note: .value.note,
+                                         big: (.value.big | if . == null then null else length end)}]
+               else . end | sort_by(.k)'
+    }
+
+    say "every sink, table by table"
+    for t in "${tables[@]}"; do
+        project <"$work/truth.$t.json" >"$work/truth.$t.sorted"
+        [ "$(jq length "$work/truth.$t.sorted")" -gt 100 ] || { why "$src.$t has too few rows"; return 1; }
+        project <"$work/model.$t.json" | cmp -s - "$work/truth.$t.sorted" ||
+            { why "the model of $t differs from the source"; return 1; }
+        jq -S . "$work/model.$t.json" >"$work/model.$t.sorted"
+        for s in $sinks; do
+            [ -s "$work/$s.$t.json" ] || { why "$s holds nothing of $t"; return 1; }
+            if ! project <"$work/$s.$t.json" | diff "$work/truth.$t.sorted" - >"$work/diff.txt"; then
+                why "$s: $t differs from the source: $(head -20 "$work/diff.txt")"
+                return 1
+            fi
+            if ! jq -S . "$work/$s.$t.json" | diff "$work/model.$t.sorted" - >"$work/diff.txt"; then
+                why "$s: the documents of $t differ from the rows the change log implies: $(cut -c1-200 "$work/diff.txt" | head -20)"
+                return 1
+            fi
+        done
+    done
 }
 
-say "every sink, table by table"
-for t in "${tables[@]}"; do
-    project <"$work/truth.$t.json" >"$work/truth.$t.sorted"
-    [ "$(jq length "$work/truth.$t.sorted")" -gt 100 ] || fail "$src.$t has too few rows"
-    project <"$work/model.$t.json" | cmp -s - "$work/truth.$t.sorted" ||
-        fail "the model of $t differs from the source"
-    jq -S . "$work/model.$t.json" >"$work/model.$t.sorted"
-    for s in $sinks; do
-        [ -s "$work/$s.$t.json" ] || fail "$s holds nothing of $t"
-        if ! project <"$work/$s.$t.json" | diff "$work/truth.$t.sorted" - >"$work/diff.txt"; then
-            head -20 "$work/diff.txt"
-            fail "$s: $t differs from the source"
-        fi
-        if ! jq -S . "$work/$s.$t.json" | diff "$work/model.$t.sorted" - >"$work/diff.txt"; then
-            cut -c1-200 "$work/diff.txt" | head -20
-            fail "$s: the documents of $t differ from the rows the change log implies"
-        fi
-    done
+# Debezium may still publish a change late on a loaded machine: a mismatch
+# is looked at again, up to five times.
+converged=""
+for attempt in 1 2 3 4 5; do
+    if compare_all; then converged=1; break; fi
+    say "not equal yet (try $attempt): $(head -c 300 "$work/why")"
+    sleep 10
+    for s in $sinks log; do wait_for 120 "$s caught up" caught_up "$work/$s.properties"; done
 done
+[ -n "$converged" ] || fail "$(cat "$work/why")"
+
 say "$ntables tables equal in each of: $sinks"
 
 toasted=$(cat "$work"/truth.toast_*.sorted | jq -s '[.[][] | select(.big != null and .big >= 9600 and .v > 0)] | length')
@@ -139,9 +161,10 @@ for s in $sinks; do kill -TERM "$(eval echo "\$pid_$s")"; done
 kill -TERM "$pid_log"
 for s in $sinks log; do wait "$(eval echo "\$pid_$s")" || fail "pipeline $s exited with $?"; done
 for s in $sinks; do
+    [ "$(records "cdcsink.dlq.$test_name-$s-$uid")" -eq 0 ] || fail "$s: records in its DLQ topic (any run)"
     echo "$s (last run): consumed=$(stat consumed "$work/$s.log") applied=$(stat applied "$work/$s.log") stale=$(stat stale "$work/$s.log") dlq=$(stat dlq "$work/$s.log")"
     [ "$(stat dlq "$work/$s.log")" -eq 0 ] || fail "pipeline $s sent records to the DLQ"
 done
 ! grep -E 'AddressSanitizer|LeakSanitizer|runtime error' "$work"/*.log || fail "a sanitizer report in cdcsink's log"
-echo "many-tables-search-cache: tables=$ntables events=$events seconds=${converged%.*} toasted=$toasted"
+echo "many-tables-search-cache: tables=$ntables events=$events seconds=${caught_at%.*} toasted=$toasted"
 echo ok
