@@ -1,6 +1,7 @@
 #include "decode.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +234,7 @@ static int decode_items(const cdc_schema_node_t *node, avro_reader_t *r,
         if (block == 0) break;
         if (block < 0) { /* negative count: a byte size follows */
             int64_t ignored;
+            if (block == INT64_MIN) return reader_fail(r, "array block count out of range");
             block = -block;
             if (read_long(r, &ignored) != 0) return -1;
         }

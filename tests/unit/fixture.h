@@ -26,7 +26,7 @@ typedef struct fixture_set {
     size_t count;
 } fixture_set_t;
 
-static unsigned char *fixture_read(const char *path, size_t *len)
+static inline unsigned char *fixture_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -45,7 +45,7 @@ static unsigned char *fixture_read(const char *path, size_t *len)
 }
 
 /* Loads every schema into the (offline) registry; returns how many. */
-static int fixture_load_schemas(cdc_registry_t *registry)
+static inline int fixture_load_schemas(cdc_registry_t *registry)
 {
     DIR *dir = opendir(FIXTURE_ROOT "/schemas");
     if (!dir) return 0;
@@ -66,7 +66,7 @@ static int fixture_load_schemas(cdc_registry_t *registry)
 }
 
 /* Loads messages 0000, 0001, ... of a set until one is missing. */
-static fixture_set_t fixture_load_set(const char *set)
+static inline fixture_set_t fixture_load_set(const char *set)
 {
     fixture_set_t s = {NULL, 0};
     for (size_t i = 0;; i++) {
@@ -83,7 +83,7 @@ static fixture_set_t fixture_load_set(const char *set)
     return s;
 }
 
-static void fixture_free_set(fixture_set_t *s)
+static inline void fixture_free_set(fixture_set_t *s)
 {
     for (size_t i = 0; i < s->count; i++) {
         free(s->messages[i].key);
