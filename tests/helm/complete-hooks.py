@@ -11,28 +11,10 @@ first), then mark it complete (--fail: failed) through its status, as
 the Job controller would. Prints `ok`/`FAIL` lines; exits 1 if any failed.
 """
 import datetime
-import json
-import ssl
 import sys
 import time
-import urllib.error
-import urllib.request
 
-CTX = ssl.create_default_context()
-CTX.check_hostname = False
-CTX.verify_mode = ssl.CERT_NONE
-
-
-def call(server, token, method, path, body=None, ctype="application/json"):
-    req = urllib.request.Request(server + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Authorization", "Bearer " + token)
-    req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
+from apiclient import call
 
 
 def main():

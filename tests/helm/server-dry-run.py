@@ -12,32 +12,11 @@ per object; exits 1 if any failed. --create stores them instead (the CRDs
 the chart's custom resources need). TLS is not verified: the server is
 ours, on loopback, with a self-signed certificate.
 """
-import json
-import ssl
 import sys
-import urllib.error
-import urllib.request
 
 import yaml
 
-CTX = ssl.create_default_context()
-CTX.check_hostname = False
-CTX.verify_mode = ssl.CERT_NONE
-
-
-def call(server, token, method, path, body=None):
-    req = urllib.request.Request(server + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    req.add_header("Authorization", "Bearer " + token)
-    req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        try:
-            return e.code, json.load(e)
-        except ValueError:
-            return e.code, {"message": str(e)}
+from apiclient import call
 
 
 def resources(server, token):

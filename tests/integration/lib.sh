@@ -131,6 +131,16 @@ same_rows() {
     [ "$a" = "$b" ]
 }
 
+# expect_fatal CONFIG LOG WHAT [SECONDS]: `cdcsink run` must stop by itself
+# with exit 1 (a fatal error) within SECONDS (default 30); its output is in
+# LOG and in the test's log. WHAT ends the failure message ("with ...").
+expect_fatal() {
+    local rc=0
+    timeout "${4:-30}" "$CDCSINK" run -c "$1" >"$2" 2>&1 || rc=$?
+    cat "$2"
+    [ "$rc" -eq 1 ] || fail "want exit 1 $3, got $rc"
+}
+
 # start_cdcsink CONFIG LOG: runs `cdcsink run` in the background; the pid
 # is in $cdcsink_pid.
 start_cdcsink() {

@@ -27,20 +27,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=other CA" \
     -keyout "$work/other.key" -out "$work/other.crt" >/dev/null 2>&1
 redis_pipeline_file "$work/badca.properties" "topics=$topic" "connection.url=$REDIS_TLS_URL" \
     "redis.ssl.ca.location=$work/other.crt" "name=$test_name-badca-$uid"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badca.properties" >"$work/badca.log" 2>&1 || rc=$?
-cat "$work/badca.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with an unknown CA, got $rc"
+expect_fatal "$work/badca.properties" "$work/badca.log" "with an unknown CA"
 grep -q "certificate" "$work/badca.log" || fail "the error does not mention the certificate"
 
 say "a wrong password: exit 1, one clear line, no secret"
 secret="wrongSecret$uid"
 redis_pipeline_file "$work/badpw.properties" "topics=$topic" "name=$test_name-badpw-$uid" \
     "connection.url=redis://cdcsink:$secret@127.0.0.1:${REDIS_URL##*@127.0.0.1:}"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badpw.properties" >"$work/badpw.log" 2>&1 || rc=$?
-cat "$work/badpw.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong password, got $rc"
+expect_fatal "$work/badpw.properties" "$work/badpw.log" "with a wrong password"
 grep -q "authentication as cdcsink failed: WRONGPASS" "$work/badpw.log" || fail "no clear line"
 ! grep -q "$secret" "$work/badpw.log" || fail "the password appears in the output"
 "$CDCSINK" check -c "$work/badpw.properties" >"$work/check.out" 2>&1

@@ -43,9 +43,7 @@ secret_key=$(printf 'cdcsink-key:wrong%s' "$uid" | base64)
 es_pipeline_file "$work/badkey.properties" "topics=$topic" "name=$test_name-badkey-$uid" \
     "connection.url=$ELASTICSEARCH_TLS_URL" "connection.api.key=$secret_key" \
     "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badkey.properties" >"$work/badkey.log" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong API key, got $rc"
+expect_fatal "$work/badkey.properties" "$work/badkey.log" "with a wrong API key"
 grep -q "HTTP 401" "$work/badkey.log" || fail "no clear line for the wrong API key"
 ! grep -q "$secret_key" "$work/badkey.log" || fail "the API key appears in the output"
 "$CDCSINK" check -c "$work/badkey.properties" 2>&1 | grep -q "$secret_key" && fail "check prints the API key"
@@ -55,10 +53,7 @@ secret="wrongSecret$uid"
 es_pipeline_file "$work/badpw.properties" "topics=$topic" "name=$test_name-badpw-$uid" \
     "connection.url=$ELASTICSEARCH_TLS_URL" "connection.username=cdcsink" \
     "connection.password=$secret" "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badpw.properties" >"$work/badpw.log" 2>&1 || rc=$?
-cat "$work/badpw.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong password, got $rc"
+expect_fatal "$work/badpw.properties" "$work/badpw.log" "with a wrong password"
 grep -q "HTTP 401 (authentication failed): check connection.username/password" "$work/badpw.log" || fail "no clear line"
 ! grep -q "$secret" "$work/badpw.log" || fail "the password appears in the output"
 "$CDCSINK" check -c "$work/badpw.properties" >"$work/check.out" 2>&1 || true
@@ -69,9 +64,7 @@ say "the password in the URL instead: masked too"
 es_pipeline_file "$work/urlpw.properties" "topics=$topic" "name=$test_name-urlpw-$uid" \
     "connection.url=https://cdcsink:$secret@127.0.0.1:${ELASTICSEARCH_TLS_URL##*:}" \
     "connection.ssl.ca.location=$ELASTICSEARCH_TLS_CA"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/urlpw.properties" >"$work/urlpw.log" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] || fail "want exit 1, got $rc"
+expect_fatal "$work/urlpw.properties" "$work/urlpw.log" "with a wrong password in the URL"
 ! grep -q "$secret" "$work/urlpw.log" || fail "the URL's password appears in the output"
 
 say "a CA that did not sign the node's certificate: exit 1"
@@ -79,10 +72,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=other CA" \
     -keyout "$work/other.key" -out "$work/other.crt" >/dev/null 2>&1
 es_pipeline_file "$work/badca.properties" "topics=$topic" "name=$test_name-badca-$uid" \
     "connection.url=$ELASTICSEARCH_TLS_URL" "connection.ssl.ca.location=$work/other.crt"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badca.properties" >"$work/badca.log" 2>&1 || rc=$?
-cat "$work/badca.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with an unknown CA, got $rc"
+expect_fatal "$work/badca.properties" "$work/badca.log" "with an unknown CA"
 grep -qi "certificate" "$work/badca.log" || fail "the error does not mention the certificate"
 
 say "an engine cdcsink does not support (Elasticsearch 7): exit 1"
@@ -100,19 +90,13 @@ pids+=($!)
 wait_for 10 "the fake engine listens" curl -sf "http://127.0.0.1:$port/" -o /dev/null
 es_pipeline_file "$work/old.properties" "topics=$topic" "name=$test_name-old-$uid" \
     "connection.url=http://127.0.0.1:$port"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/old.properties" >"$work/old.log" 2>&1 || rc=$?
-cat "$work/old.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with Elasticsearch 7, got $rc"
+expect_fatal "$work/old.properties" "$work/old.log" "with Elasticsearch 7"
 grep -q "elasticsearch 7.10.2 is not supported" "$work/old.log" || fail "no clear line"
 
 say "a missing index with auto.create=false: exit 1"
 es_pipeline_file "$work/nocreate.properties" "topics=$topic" "name=$test_name-nocreate-$uid" \
     "auto.create=false" "index.name.format=$es_prefix-absent-\${source.table}"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/nocreate.properties" >"$work/nocreate.log" 2>&1 || rc=$?
-cat "$work/nocreate.log" | tail -n 2
-[ "$rc" -eq 1 ] || fail "want exit 1 with a missing index, got $rc"
+expect_fatal "$work/nocreate.properties" "$work/nocreate.log" "with a missing index"
 grep -q "index $es_prefix-absent-$table does not exist and auto.create=false" "$work/nocreate.log" || fail "no clear line"
 [ "$(es "/$es_prefix-absent-$table" -o /dev/null -w '%{http_code}')" = 404 ] || fail "the index was created"
 

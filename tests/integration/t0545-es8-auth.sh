@@ -26,10 +26,7 @@ say "a wrong password"
 secret="wrongSecret$uid"
 es_pipeline_file "$work/badpw.properties" "topics=$topic" "name=$test_name-badpw-$uid" \
     "connection.password=$secret"
-rc=0
-timeout 30 "$CDCSINK" run -c "$work/badpw.properties" >"$work/badpw.log" 2>&1 || rc=$?
-cat "$work/badpw.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 with a wrong password, got $rc"
+expect_fatal "$work/badpw.properties" "$work/badpw.log" "with a wrong password"
 [ "$(grep -c 'level=error' "$work/badpw.log")" -eq 1 ] || fail "want one error line"
 grep -q "HTTP 401 (authentication failed): check connection.username/password" "$work/badpw.log" ||
     fail "no clear line"
@@ -50,10 +47,7 @@ es "/$index/_refresh" -X POST >/dev/null
 say "the writer routed to an index it may not write"
 es_pipeline_file "$work/denied.properties" "topics=$topic" "name=$test_name-denied-$uid" "${writer[@]}" \
     "index.name.format=denied-$uid-\${source.table}"
-rc=0
-timeout 60 "$CDCSINK" run -c "$work/denied.properties" >"$work/denied.log" 2>&1 || rc=$?
-cat "$work/denied.log"
-[ "$rc" -eq 1 ] || fail "want exit 1 for an index the user may not write, got $rc"
+expect_fatal "$work/denied.properties" "$work/denied.log" "for an index the user may not write" 60
 grep -q "level=error.*HTTP 403 (forbidden)" "$work/denied.log" || fail "the error does not say 403"
 grep -q "level=error.*security_exception" "$work/denied.log" ||
     fail "the error does not carry the engine's error type"
