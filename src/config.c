@@ -161,6 +161,14 @@ static size_t levenshtein(const char *a, const char *b)
 
 /* ---- first pass: lines ---------------------------------------------------- */
 
+/* Keys, cdcsink's and librdkafka's, are made of these characters. */
+static int key_shaped(const char *key)
+{
+    for (; *key; key++)
+        if (!isalnum((unsigned char)*key) && !strchr("._-", *key)) return 0;
+    return 1;
+}
+
 /* Splits one line and substitutes its value; comments and blank lines are
  * skipped. */
 static int collect_line(struct parse_ctx *p, char *line)
@@ -172,6 +180,11 @@ static int collect_line(struct parse_ctx *p, char *line)
     *eq = '\0';
     char *key = trim(line), *raw = trim(eq + 1);
     if (!key[0]) return fail_at(p, "expected 'key = value' (empty key)");
+    /* "connection.password: s3cr=t" is a value before its '=': the error
+     * must not quote it. */
+    if (!key_shaped(key))
+        return fail_at(p, "expected 'key = value' (the text before '=' is "
+                          "no key name; not shown, it may hold a secret)");
     char why[512];
     char *value = cdc_subst_apply(raw, p->cfg->dir, why, sizeof why);
     if (!value) return fail_at(p, "key '%s': %s", key, why);
@@ -648,6 +661,13 @@ void cdc_config_kafka_at(const cdc_config_t *cfg, size_t i, const char **name,
 {
     *name = i < cfg->kafka_count ? cfg->kafka[i].name : NULL;
     *value = i < cfg->kafka_count ? cfg->kafka[i].value : NULL;
+}
+
+bool cdc_config_kafka_given(const cdc_config_t *cfg, const char *key)
+{
+    for (size_t i = 0; i < cfg->kafka_count; i++)
+        if (strcmp(cfg->kafka[i].name, key) == 0) return true;
+    return false;
 }
 
 int cdc_config_kafka_line(const cdc_config_t *cfg, size_t i)

@@ -19,6 +19,7 @@
 #ifndef CDC_CONFIG_H
 #define CDC_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,6 +81,9 @@ const char *cdc_config_origin(const cdc_config_t *cfg);
 size_t cdc_config_kafka_count(const cdc_config_t *cfg);
 void cdc_config_kafka_at(const cdc_config_t *cfg, size_t i, const char **name,
                          const char **value);
+/* Whether the file sets kafka.<key> (key without the prefix): defaults
+ * cdcsink picks for librdkafka yield to the file's. */
+bool cdc_config_kafka_given(const cdc_config_t *cfg, const char *key);
 /* Line of the i-th kafka.* entry, for "path:LINE: librdkafka says ..." */
 int cdc_config_kafka_line(const cdc_config_t *cfg, size_t i);
 

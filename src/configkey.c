@@ -74,6 +74,13 @@ static const cdc_configkey_t core_keys[] = {
     {.name = "batch.max.wait.ms", .field = FIELD(batch_max_wait_ms),
      .type = CDC_KEY_DURATION, .def = "100", .min = 0, .max = HOUR_MS,
      .desc = "Longest wait for a batch to fill before it is applied anyway."},
+    {.name = "batch.max.bytes", .field = FIELD(batch_max_bytes), .type = CDC_KEY_INT,
+     .def = "16777216", .min = 1, .max = 1073741824,
+     .desc = "Most bytes of record keys and values in one batch: a batch is "
+             "applied once it holds this much, and a larger record is a batch "
+             "of its own. Two batches are in memory at once (one applied, the "
+             "next collected), so this bounds what large records cost "
+             "(docs/semantics.md, \"Limits\")."},
     {.name = "position.field", .field = FIELD(position_field),
      .type = CDC_KEY_STRING, .def = "source.lsn",
      .desc = "Field holding the source position that guards every write. "

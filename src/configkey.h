@@ -74,6 +74,7 @@ typedef struct cdc_settings {
     int64_t schema_registry_timeout_ms;
     int64_t batch_size;
     int64_t batch_max_wait_ms;
+    int64_t batch_max_bytes;
     const char *position_field;
     const char *pk_fields;
     const char *delete_mode; /* "hard", "soft" or "none" */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "errstr.h"
 #include "fetchwake.h"
 #include "log.h"
@@ -14,10 +15,34 @@ struct cdc_consumer {
     void (*on_eof)(void *opaque, const char *topic, int32_t partition);
     void *opaque;
     int assigned;
+    bool ever_assigned; /* an assignment came (cdc_consumer_destroy) */
     cdc_fetchwake_t *waker;
     cdc_consumer_commit_failed_cb_t *on_commit_failed;
     unsigned long commit_failures; /* partitions whose commit failed */
+    /* The last commit error logged, when, and the failures since then that
+     * were counted but not logged (commit_warn_due). */
+    rd_kafka_resp_err_t commit_warned_err;
+    int64_t commit_warned_at_ms;
+    unsigned long commit_unlogged;
+    char fatal_why[768]; /* set by the error callback: stop, this is why */
 };
+
+/* librdkafka before 2.6.1 puts the client nonce twice into SCRAM's
+ * client-final-message (librdkafka#4895); Kafka 4 brokers compare it
+ * strictly and answer "invalid credentials" whatever the password. Whoever
+ * reads that with the right password must learn why: the hint is appended
+ * to SCRAM authentication errors when the librdkafka running is older. */
+static void consumer_scram_hint(const char *reason, char *hint, size_t size)
+{
+    hint[0] = '\0';
+    if (rd_kafka_version() >= 0x02060100 || !strstr(reason, "SCRAM-SHA-") ||
+        !strstr(reason, "uthentication"))
+        return;
+    snprintf(hint, size, " (librdkafka %s is older than 2.6.1: Kafka 4 brokers "
+                         "reject its SCRAM whatever the password, librdkafka#4895; "
+                         "run cdcsink with librdkafka 2.6.1 or newer)",
+             rd_kafka_version_str());
+}
 
 static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                             const char *buf)
@@ -32,7 +57,9 @@ static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                         : level <= 5 ? CDC_LOG_WARN
                         : level <= 6 ? CDC_LOG_INFO
                                      : CDC_LOG_DEBUG;
-    cdc_log(l, "librdkafka %s: %s", fac, buf);
+    char hint[256];
+    consumer_scram_hint(buf, hint, sizeof hint);
+    cdc_log(l, "librdkafka %s: %s%s", fac, buf, hint);
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
@@ -67,6 +94,39 @@ rd_kafka_conf_t *cdc_consumer_kafka_conf(const cdc_config_t *cfg, char *errstr,
     return conf;
 }
 
+/* Credentials the broker refused or a CA that does not match never start
+ * to work by themselves: those stop the consumer (docs/semantics.md: bad
+ * credentials are fatal). Other authentication trouble (an OAUTHBEARER
+ * token its issuer did not hand out yet) is retried; so is a disconnect
+ * during the TLS handshake (__TRANSPORT, not __SSL) and everything else
+ * (broker down, name not resolved), as librdkafka does by itself. */
+static bool consumer_error_is_fatal(int err, const char *reason)
+{
+    return err == RD_KAFKA_RESP_ERR__FATAL ||
+           (err == RD_KAFKA_RESP_ERR__AUTHENTICATION &&
+            strstr(reason, "SASL authentication error")) ||
+           (err == RD_KAFKA_RESP_ERR__SSL &&
+            strstr(reason, "certificate verify failed"));
+}
+
+/* Client-level errors (connections, authentication): without this
+ * callback librdkafka only logs them, and a consumer with a wrong password
+ * would wait forever. Served from inside cdc_consumer_poll(). */
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason,
+                              void *opaque)
+{
+    (void)rk;
+    cdc_consumer_t *c = opaque;
+    char hint[256];
+    consumer_scram_hint(reason, hint, sizeof hint);
+    if (!consumer_error_is_fatal(err, reason)) {
+        cdc_log_warn("kafka: %s%s", reason, hint);
+        return;
+    }
+    if (!c->fatal_why[0])
+        snprintf(c->fatal_why, sizeof c->fatal_why, "%s%s", reason, hint);
+}
+
 static bool is_cooperative(rd_kafka_t *rk)
 {
     const char *proto = rd_kafka_rebalance_protocol(rk);
@@ -90,6 +150,7 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         }
         c->assigned = cooperative ? c->assigned + parts->cnt : parts->cnt;
+        c->ever_assigned = true;
         if (c->on_rebalance) c->on_rebalance(rk, true, parts, c->opaque);
         return;
     }
@@ -118,6 +179,22 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * commit; until then the group's committed offset lags (and a restart
  * re-reads, harmlessly: the sinks are guarded). Nobody would know without
  * this: librdkafka reports asynchronous commits only here. */
+/* While the coordinator is away (a broker outage, a coordinator moving),
+ * every commit, one each commit.interval.ms, fails the same way. Each
+ * failure is counted; a line with the same error is repeated at most this
+ * often, saying how many it stands for. */
+#define COMMIT_WARN_EVERY_MS 10000
+
+static bool commit_warn_due(cdc_consumer_t *c, rd_kafka_resp_err_t err)
+{
+    int64_t now = cdc_clock_mono_ms();
+    if (err == c->commit_warned_err && now - c->commit_warned_at_ms < COMMIT_WARN_EVERY_MS)
+        return false;
+    c->commit_warned_err = err;
+    c->commit_warned_at_ms = now;
+    return true;
+}
+
 static void consumer_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
@@ -128,26 +205,38 @@ static void consumer_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err) cdc_log_warn("offset commit failed: %s", rd_kafka_err2str(err));
         return;
     }
+    const rd_kafka_topic_partition_t *first = NULL;
+    rd_kafka_resp_err_t first_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    unsigned long failed = 0;
     for (int i = 0; i < offsets->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &offsets->elems[i];
         rd_kafka_resp_err_t perr = p->err ? p->err : err;
-        if (!perr) continue;
+        /* A whole request that failed (ILLEGAL_GENERATION in a rebalance)
+         * also lists the assigned partitions nothing was stored for, with
+         * offset INVALID: no commit of theirs failed. */
+        if (!perr || p->offset < 0) continue;
         c->commit_failures++;
-        cdc_log_warn("%s [%" PRId32 "]: commit of offset %" PRId64 " failed: %s", p->topic,
-                     p->partition, p->offset, rd_kafka_err2str(perr));
+        failed++;
+        if (!first) {
+            first = p;
+            first_err = perr;
+        }
         if (c->on_commit_failed)
             c->on_commit_failed(c->opaque, p->topic, p->partition, rd_kafka_err2str(perr));
     }
-}
-
-static bool kafka_key_given(const cdc_config_t *cfg, const char *key)
-{
-    for (size_t i = 0; i < cdc_config_kafka_count(cfg); i++) {
-        const char *name, *value;
-        cdc_config_kafka_at(cfg, i, &name, &value);
-        if (strcmp(name, key) == 0) return true;
+    if (!failed) return;
+    if (!commit_warn_due(c, first_err)) {
+        c->commit_unlogged += failed;
+        return;
     }
-    return false;
+    char others[64] = "", unlogged[96] = "";
+    if (failed > 1) snprintf(others, sizeof others, " (and %lu more partitions)", failed - 1);
+    if (c->commit_unlogged)
+        snprintf(unlogged, sizeof unlogged, "; %lu more failed since the last line like it",
+                 c->commit_unlogged);
+    c->commit_unlogged = 0;
+    cdc_log_warn("%s [%" PRId32 "]: commit of offset %" PRId64 " failed: %s%s%s", first->topic,
+                 first->partition, first->offset, rd_kafka_err2str(first_err), others, unlogged);
 }
 
 static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
@@ -165,7 +254,7 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
         conf_set(conf, "enable.auto.offset.store", "false", errstr,
                  errstr_size))
         return -1;
-    if (!kafka_key_given(cfg, "partition.assignment.strategy") &&
+    if (!cdc_config_kafka_given(cfg, "partition.assignment.strategy") &&
         conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
                  errstr, errstr_size))
         return -1;
@@ -175,7 +264,7 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
      * it drains: measured with jsonl on one partition, 4 MiB with the waker
      * gave 97k events/s at 31 MiB RSS; 12 MiB without it 65k at 54 MiB
      * (docs/decisions.md). Smaller fetch responses keep the refill even. */
-    if (!kafka_key_given(cfg, "queued.max.messages.kbytes") &&
+    if (!cdc_config_kafka_given(cfg, "queued.max.messages.kbytes") &&
         conf_set(conf, "queued.max.messages.kbytes", "4096", errstr, errstr_size))
         return -1;
     /* Its queued.min.messages (100,000 a partition by default) fills the
@@ -186,10 +275,10 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
     char min_messages[32];
     snprintf(min_messages, sizeof min_messages, "%lld",
              (long long)(set->batch_size * 2 > 1000 ? set->batch_size * 2 : 1000));
-    if (!kafka_key_given(cfg, "queued.min.messages") &&
+    if (!cdc_config_kafka_given(cfg, "queued.min.messages") &&
         conf_set(conf, "queued.min.messages", min_messages, errstr, errstr_size))
         return -1;
-    if (!kafka_key_given(cfg, "max.partition.fetch.bytes") &&
+    if (!cdc_config_kafka_given(cfg, "max.partition.fetch.bytes") &&
         conf_set(conf, "max.partition.fetch.bytes", "262144", errstr, errstr_size))
         return -1;
     /* A pattern subscription finds topics that appear later (a table added
@@ -197,12 +286,12 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
      * librdkafka's default: a new table's first changes would wait that
      * long. 10 s costs one small metadata request per interval. */
     const char *regex = opts->topic ? NULL : set->topics_regex;
-    if (regex && *regex && !kafka_key_given(cfg, "topic.metadata.refresh.interval.ms") &&
+    if (regex && *regex && !cdc_config_kafka_given(cfg, "topic.metadata.refresh.interval.ms") &&
         conf_set(conf, "topic.metadata.refresh.interval.ms", "10000", errstr, errstr_size))
         return -1;
     /* A new pipeline reads its topics from the beginning, as Connect sinks
      * do; kafka.auto.offset.reset overrides. */
-    if (!kafka_key_given(cfg, "auto.offset.reset") &&
+    if (!cdc_config_kafka_given(cfg, "auto.offset.reset") &&
         conf_set(conf, "auto.offset.reset", "earliest", errstr, errstr_size))
         return -1;
     return 0;
@@ -262,6 +351,7 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, consumer_commit_cb);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
     char why[512];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
     if (!c->rk) { /* rd_kafka_new destroys conf only on success */
@@ -287,12 +377,46 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
     return c;
 }
 
+/* librdkafka before 2.3.0 aborts in rd_kafka_destroy() when a
+ * cooperative-sticky member goes away after its JoinGroup answer chose the
+ * assignor but before a first assignment gave the assignor its state
+ * ("rd_kafka_sticky_assignor_state_destroy: Assertion `assignor_state'
+ * failed", librdkafka#4312): a replica stopped while its group was still
+ * rebalancing exited by SIGABRT (the chaos suite met it; t0016 makes it on
+ * demand). rd_kafka_consumer_close() is not affected: such a consumer
+ * leaves its group as usual and has nothing to commit, and then its handle
+ * is kept instead of destroyed. The process is on its way out; a handle
+ * still referenced here is no leak to LeakSanitizer. */
+#define KEPT_HANDLES 4
+static rd_kafka_t *kept_handles[KEPT_HANDLES];
+
+static bool destroy_would_abort(cdc_consumer_t *c)
+{
+    return !c->ever_assigned && rd_kafka_version() < 0x02030000 && is_cooperative(c->rk);
+}
+
+static bool keep_handle(rd_kafka_t *rk)
+{
+    for (int i = 0; i < KEPT_HANDLES; i++) {
+        if (!kept_handles[i]) {
+            kept_handles[i] = rk;
+            return true;
+        }
+    }
+    return false;
+}
+
 void cdc_consumer_destroy(cdc_consumer_t *c)
 {
     if (!c) return;
     cdc_fetchwake_stop(c->waker);
+    bool would_abort = destroy_would_abort(c);
     rd_kafka_consumer_close(c->rk); /* leaves the group */
-    rd_kafka_destroy(c->rk);
+    if (would_abort && keep_handle(c->rk))
+        cdc_log_debug("left the group before a first assignment: the consumer handle is "
+                      "kept, not destroyed (librdkafka %s, #4312)", rd_kafka_version_str());
+    else
+        rd_kafka_destroy(c->rk);
     free(c);
 }
 
@@ -300,6 +424,12 @@ rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *c, int timeout_ms,
                                       bool *fatal)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (c->fatal_why[0]) {
+        cdc_log_error("kafka: %s", c->fatal_why);
+        *fatal = true;
+        if (m) rd_kafka_message_destroy(m);
+        return NULL;
+    }
     if (!m || !m->err) return m;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         if (c->on_eof) c->on_eof(c->opaque, rd_kafka_topic_name(m->rkt), m->partition);

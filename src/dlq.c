@@ -1,6 +1,7 @@
 #include "dlq.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,20 @@ struct cdc_dlq {
     int failed; /* delivery failures since the last wait */
 };
 
+/* librdkafka's text, or for a record the broker finds too large what to
+ * change: the record is kept (retried), never cut or dropped. */
+static const char *dlq_error_text(rd_kafka_resp_err_t err, bool local)
+{
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && local)
+        return "Message size too large: the record is larger than the DLQ "
+               "producer's kafka.message.max.bytes; raise it";
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        return "Broker: Message size too large: the record is larger than the DLQ "
+               "topic's max.message.bytes; raise it (kafka-configs.sh --alter "
+               "--entity-type topics --add-config max.message.bytes=...)";
+    return rd_kafka_err2str(err);
+}
+
 static void dlq_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
                             void *opaque)
 {
@@ -27,7 +42,7 @@ static void dlq_delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
     if (!rec) return;
     if (m->err) {
         rec->state = CDC_DLQ_FAILED;
-        rec->error = rd_kafka_err2str(m->err);
+        rec->error = dlq_error_text(m->err, false);
         dlq->failed++;
     } else {
         rec->state = CDC_DLQ_DELIVERED;
@@ -52,9 +67,17 @@ cdc_dlq_t *cdc_dlq_new(const cdc_config_t *cfg, char *errstr,
         /* A delivery that cannot finish turns into a FAILED state well
          * before the pipeline's own retry timeout, so it can send again. */
         {"message.timeout.ms", "30000"},
+        /* Whatever the consumer could fetch must fit (librdkafka's own
+         * limit is 1,000,000 bytes by default, below the broker's): the
+         * DLQ topic's max.message.bytes is then the only limit, and the
+         * broker's refusal names it. kafka.message.max.bytes overrides. */
+        {"message.max.bytes", "1000000000"},
     };
     char why[512];
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        if (cdc_config_kafka_given(cfg, settings[i][0]) &&
+            strcmp(settings[i][0], "message.max.bytes") == 0)
+            continue;
         if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], why,
                               sizeof why) != RD_KAFKA_CONF_OK) {
             cdc_errstr_set(errstr, errstr_size, "DLQ producer: %s", why);
@@ -150,7 +173,7 @@ int cdc_dlq_send(cdc_dlq_t *dlq, cdc_dlq_record_t *rec)
     if (err) {
         rd_kafka_headers_destroy(h); /* ownership moves only on success */
         rec->state = CDC_DLQ_FAILED;
-        rec->error = rd_kafka_err2str(err);
+        rec->error = dlq_error_text(err, true);
         return -1;
     }
     return 0;

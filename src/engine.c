@@ -43,6 +43,7 @@ void cdc_engine_options_read(const cdc_config_t *cfg, cdc_engine_options_t *opts
         .give_up_after_ms = set->errors_retry_timeout_ms,
         .shutdown_timeout_ms = set->shutdown_timeout_ms,
         .batch_size = (size_t)set->batch_size,
+        .batch_max_bytes = (size_t)set->batch_max_bytes,
     };
 }
 
@@ -91,6 +92,7 @@ static void batch_clear(cdc_engine_batch_t *b)
 {
     for (size_t i = 0; i < b->count; i++) rd_kafka_message_destroy(b->items[i].msg);
     b->count = 0;
+    b->bytes = 0;
     b->decode_deferred = false;
     b->started_ms = 0;
     b->events = NULL;
@@ -218,7 +220,14 @@ static int batch_push(cdc_engine_t *e, cdc_engine_batch_t *b, rd_kafka_message_t
     cdc_engine_item_t *it = &items[b->count++];
     memset(it, 0, sizeof *it);
     it->msg = m;
+    b->bytes += m->key_len + (m->payload ? m->len : 0);
     return 0;
+}
+
+bool cdc_engine_batch_has_room(const cdc_engine_t *e, size_t max)
+{
+    const cdc_engine_batch_t *b = e->batch;
+    return b->count < max && (e->opts.batch_max_bytes == 0 || b->bytes < e->opts.batch_max_bytes);
 }
 
 /* Decoding at once overlaps it with the batch in flight; a decode that
@@ -240,7 +249,7 @@ int cdc_engine_collect_held(cdc_engine_t *e, size_t max)
 {
     size_t taken = 0;
     int rc = 0;
-    for (; taken < e->held.count && e->batch->count < max; taken++)
+    for (; taken < e->held.count && cdc_engine_batch_has_room(e, max); taken++)
         if (cdc_engine_collect(e, e->held.msgs[taken]) != 0) {
             rc = -1;
             break;
@@ -347,7 +356,10 @@ static attempt_result_t batch_deliver_dlq(cdc_engine_t *e, cdc_engine_batch_t *b
         if (it->state != CDC_ENGINE_TO_DLQ || it->abandoned) continue;
         if (it->dlq.state != CDC_DLQ_DELIVERED) {
             e->retry_what = "dlq";
-            cdc_errstr_set(errstr, errstr_size, "DLQ %s: %s", cdc_dlq_topic(e->parts->dlq),
+            cdc_errstr_set(errstr, errstr_size, "DLQ %s: %s [%d] @%lld (%zu bytes): %s",
+                           cdc_dlq_topic(e->parts->dlq), it->dlq.topic ? it->dlq.topic : "?",
+                           it->dlq.partition, (long long)it->dlq.offset,
+                           it->dlq.key_len + it->dlq.value_len,
                            it->dlq.error ? it->dlq.error : "delivery pending");
             return ATTEMPT_RETRY;
         }

@@ -64,6 +64,7 @@ typedef struct cdc_engine_item {
 typedef struct cdc_engine_batch {
     cdc_engine_item_t *items;
     size_t count, capacity;
+    size_t bytes; /* keys and values of its messages */
     cdc_arena_t arena;
     bool decode_deferred; /* a decode while collecting needs a retry */
     int64_t started_ms;   /* when it went to the sink (batch duration) */
@@ -95,10 +96,11 @@ typedef struct cdc_engine_options {
     int64_t shutdown_timeout_ms; /* after a stop, how long retries go on */
     bool dry_run;              /* decode only: nothing applied or produced */
     size_t batch_size;         /* batch.size: a batch's item array is sized once */
+    size_t batch_max_bytes;    /* batch.max.bytes: keys and values of a batch */
 } cdc_engine_options_t;
 
-/* The retry keys of cfg (errors.retry.*, shutdown.timeout.ms) and
- * batch.size; dry_run false. */
+/* The retry keys of cfg (errors.retry.*, shutdown.timeout.ms),
+ * batch.size and batch.max.bytes; dry_run false. */
 void cdc_engine_options_read(const cdc_config_t *cfg, cdc_engine_options_t *opts);
 
 typedef enum cdc_engine_result {
@@ -153,9 +155,14 @@ cdc_engine_batch_t *cdc_engine_collecting(cdc_engine_t *e);
  * out of memory (the message is then still the caller's). */
 int cdc_engine_collect(cdc_engine_t *e, rd_kafka_message_t *m);
 
-/* Moves messages held during a backoff into the collecting batch, up to
- * max records in it. -1 when out of memory. */
+/* Moves messages held during a backoff into the collecting batch while it
+ * has room (cdc_engine_batch_has_room). -1 when out of memory. */
 int cdc_engine_collect_held(cdc_engine_t *e, size_t max);
+
+/* Whether the collecting batch takes another record: fewer than max
+ * records, and fewer bytes (keys and values) than batch.max.bytes. A
+ * record larger than that still makes a batch of one. */
+bool cdc_engine_batch_has_room(const cdc_engine_t *e, size_t max);
 
 /* Whether a batch is in the sink's hands, and whether it is done. */
 bool cdc_engine_inflight(const cdc_engine_t *e);

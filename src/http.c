@@ -181,9 +181,9 @@ static bool is_tchar(char c)
            (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Splits "METHOD SP TARGET SP HTTP/1.x" in place. The header lines after
- * it are only checked for shape: we use none of them. */
-static int parse_head(char *head, char **method, char **target)
+/* The header lines after the request line are only checked for shape: we
+ * use none of them. */
+int cdc_http_parse_head(char *head, char **method, char **target)
 {
     char *eol = strchr(head, '\n');
     if (!eol) return -1;
@@ -246,7 +246,7 @@ static void serve(cdc_http_t *srv, int fd)
         respond_text(srv, fd, 431, "request head larger than 8 KiB\n");
         break;
     default:
-        if (parse_head(head, &method, &target) != 0)
+        if (cdc_http_parse_head(head, &method, &target) != 0)
             respond_text(srv, fd, 400, "malformed request\n");
         else if (strcmp(method, "GET") != 0)
             respond_text(srv, fd, 405, "only GET is served\n");

@@ -25,6 +25,14 @@ typedef int(cdc_http_handler_t)(const char *path, char **body, size_t *len,
 
 typedef struct cdc_http cdc_http_t;
 
+/* The server's request parser, exposed so that the tests and tests/fuzz
+ * can feed it any head. head is what was read, NUL-terminated, holding no
+ * NUL and at most CDC_HTTP_HEAD_MAX bytes, up to and including the blank
+ * line (and maybe more). Splits "METHOD SP TARGET SP HTTP/1.x" in place:
+ * 0 with *method and *target pointing into head, or -1 for a request that
+ * gets 400. */
+int cdc_http_parse_head(char *head, char **method, char **target);
+
 /* Binds listen ("HOST:PORT", "[v6addr]:PORT"; port 0 picks a free one)
  * and starts the thread. NULL with errstr on failure, e.g.
  * "http.listen 127.0.0.1:9400: Address already in use". */

@@ -8,6 +8,8 @@
 #ifndef CDC_MASK_H
 #define CDC_MASK_H
 
+#include <stddef.h>
+
 /* What is shown in place of a secret. */
 #define CDC_MASK "********"
 
@@ -16,6 +18,14 @@
  * CDC_MASK for a string that is not a URL. Caller frees; NULL when out of
  * memory. */
 char *cdc_mask_url(const char *url);
+
+/* Replaces in text (a NUL-terminated string in a buffer of text_size
+ * bytes) every password url holds, as written there and percent-decoded,
+ * with CDC_MASK: for messages of libraries that quote parts of the URL
+ * they were given (libpq: 'invalid percent-encoded token: "..."'). The
+ * passwords are those cdc_mask_url masks; a string that is not a URL
+ * changes nothing. Out of memory, text becomes CDC_MASK. */
+void cdc_mask_in_text(char *text, size_t text_size, const char *url);
 
 /* 1 when a librdkafka property of this name holds a secret: its name
  * contains password, secret, sasl.jaas or sasl.oauthbearer.config, or ends

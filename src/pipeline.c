@@ -223,7 +223,7 @@ static int batch_collect(cdc_pipeline_t *p, volatile sig_atomic_t *stop,
     size_t max = p->set.batch_size;
     if (cdc_engine_collect_held(e, max) != 0) return -1;
     int64_t deadline = b->count > 0 ? cdc_clock_mono_ms() + p->set.batch_max_wait_ms : 0;
-    while (b->count < max && !*stop && !*fatal) {
+    while (cdc_engine_batch_has_room(e, max) && !*stop && !*fatal) {
         bool inflight = cdc_engine_inflight(e);
         if (inflight && cdc_engine_inflight_done(e)) break;
         /* What the prefetch queue already holds is taken without reading

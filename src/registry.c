@@ -7,6 +7,7 @@
 
 #include "errstr.h"
 #include "grow.h"
+#include "mask.h"
 
 typedef struct registry_entry {
     int32_t id;
@@ -15,6 +16,7 @@ typedef struct registry_entry {
 
 struct cdc_registry {
     char *url;
+    char *shown_url; /* url with its passwords masked: for messages */
     char *basic_auth;
     char *ca_location;
     long timeout_ms;
@@ -53,6 +55,11 @@ cdc_registry_t *cdc_registry_new(const cdc_registry_options_t *options,
     if (r->url) {
         size_t n = strlen(r->url);
         while (n > 0 && r->url[n - 1] == '/') r->url[--n] = '\0';
+        if (!(r->shown_url = cdc_mask_url(r->url))) {
+            cdc_registry_destroy(r);
+            cdc_errstr_set(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
     }
     r->basic_auth = registry_strdup_or_null(options->basic_auth);
     r->ca_location = registry_strdup_or_null(options->ca_location);
@@ -67,6 +74,7 @@ void cdc_registry_destroy(cdc_registry_t *r)
     free(r->entries);
     if (r->curl) curl_easy_cleanup(r->curl);
     free(r->url);
+    free(r->shown_url);
     if (r->basic_auth) {
         memset(r->basic_auth, 0, strlen(r->basic_auth));
         free(r->basic_auth);
@@ -121,19 +129,57 @@ static size_t registry_write_body(char *ptr, size_t size, size_t nmemb,
     return n;
 }
 
-/* Pulls the "schema" string out of {"schema": "...", ...}. */
+/* Pulls the "schema" string out of {"schema": "...", ...}; NULL when the
+ * body is no JSON object with one, or when that string holds a NUL (no
+ * schema text does, and the copy would silently end there). */
 static char *registry_extract_schema(const char *body, size_t len)
 {
+    if (!body || len == 0) return NULL; /* libbson asserts on NULL data */
     bson_error_t error;
     bson_t *doc = bson_new_from_json((const uint8_t *)body, (ssize_t)len,
                                      &error);
     if (!doc) return NULL;
     char *schema = NULL;
     bson_iter_t it;
-    if (bson_iter_init_find(&it, doc, "schema") && BSON_ITER_HOLDS_UTF8(&it))
-        schema = strdup(bson_iter_utf8(&it, NULL));
+    uint32_t slen = 0;
+    if (bson_iter_init_find(&it, doc, "schema") && BSON_ITER_HOLDS_UTF8(&it)) {
+        const char *s = bson_iter_utf8(&it, &slen);
+        if (strlen(s) == slen) schema = strdup(s);
+    }
     bson_destroy(doc);
     return schema;
+}
+
+cdc_registry_status_t cdc_registry_answer(int32_t id, const char *url, long http,
+                                          const char *body, size_t len,
+                                          char **schema, char *errstr,
+                                          size_t errstr_size)
+{
+    *schema = NULL;
+    if (http == 401 || http == 403) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "schema registry %s: HTTP %ld (check "
+                       "schema.registry.basic.auth.user.info)", url, http);
+        return CDC_REGISTRY_FATAL;
+    }
+    if (http == 429 || http >= 500) {
+        cdc_errstr_set(errstr, errstr_size, "schema registry %s: HTTP %ld",
+                       url, http);
+        return CDC_REGISTRY_TRANSIENT;
+    }
+    if (http != 200) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "schema id %d not found in registry (HTTP %ld)", id,
+                       http);
+        return CDC_REGISTRY_NOT_FOUND;
+    }
+    if (!(*schema = registry_extract_schema(body, len))) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "schema registry %s: answer has no \"schema\" string",
+                       url);
+        return CDC_REGISTRY_NOT_FOUND;
+    }
+    return CDC_REGISTRY_OK;
 }
 
 static void registry_configure(cdc_registry_t *r, const char *url,
@@ -168,39 +214,31 @@ static cdc_registry_status_t registry_fetch(cdc_registry_t *r, int32_t id,
         cdc_errstr_set(errstr, errstr_size, "curl_easy_init failed");
         return CDC_REGISTRY_TRANSIENT;
     }
-    char url[2048];
+    char url[2048], shown[2048];
     snprintf(url, sizeof url, "%s/schemas/ids/%d", r->url, id);
+    snprintf(shown, sizeof shown, "%s/schemas/ids/%d", r->shown_url, id);
     registry_body_t body = {0};
     char curl_error[CURL_ERROR_SIZE] = "";
     registry_configure(r, url, &body, curl_error);
     CURLcode rc = curl_easy_perform(r->curl);
     long http = 0;
     curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &http);
-    cdc_registry_status_t status = CDC_REGISTRY_OK;
-    /* The URL is logged without credentials: they travel in a header. */
+    cdc_registry_status_t status;
+    /* Messages name the URL with its passwords masked (a URL may carry
+     * user:password@; basic.auth.user.info travels in a header). */
     if (rc != CURLE_OK) {
-        cdc_errstr_set(errstr, errstr_size, "schema registry %s: %s", url,
+        cdc_errstr_set(errstr, errstr_size, "schema registry %s: %s", shown,
                        curl_error[0] ? curl_error : curl_easy_strerror(rc));
-        status = CDC_REGISTRY_TRANSIENT;
-    } else if (http == 401 || http == 403) {
-        cdc_errstr_set(errstr, errstr_size,
-                       "schema registry %s: HTTP %ld (check "
-                       "schema.registry.basic.auth.user.info)", url, http);
-        status = CDC_REGISTRY_FATAL;
-    } else if (http == 429 || http >= 500) {
-        cdc_errstr_set(errstr, errstr_size, "schema registry %s: HTTP %ld",
-                       url, http);
-        status = CDC_REGISTRY_TRANSIENT;
-    } else if (http != 200) {
-        cdc_errstr_set(errstr, errstr_size,
-                       "schema id %d not found in registry (HTTP %ld)", id,
-                       http);
-        status = CDC_REGISTRY_NOT_FOUND;
-    } else if (!(*schema = registry_extract_schema(body.data, body.len))) {
-        cdc_errstr_set(errstr, errstr_size,
-                       "schema registry %s: answer has no \"schema\" string",
-                       url);
-        status = CDC_REGISTRY_NOT_FOUND;
+        /* A certificate that does not verify against
+         * schema.registry.ssl.ca.location (or a CA file that cannot be
+         * read) will not by waiting: fatal, as bad credentials are. */
+        status = rc == CURLE_PEER_FAILED_VERIFICATION ||
+                         rc == CURLE_SSL_CACERT_BADFILE
+                     ? CDC_REGISTRY_FATAL
+                     : CDC_REGISTRY_TRANSIENT;
+    } else {
+        status = cdc_registry_answer(id, shown, http, body.data, body.len,
+                                     schema, errstr, errstr_size);
     }
     free(body.data);
     return status;

@@ -35,6 +35,17 @@ cdc_registry_status_t cdc_registry_get(cdc_registry_t *registry, int32_t id,
                                        const char **schema_json, char *errstr,
                                        size_t errstr_size);
 
+/* What the registry's answer to GET {url}/schemas/ids/{id} means, from its
+ * HTTP status and body (len bytes; body may be NULL when len is 0, and
+ * need not end in a NUL). On OK *schema is the body's "schema" string,
+ * malloc'd; otherwise errstr says why, naming url (the caller passes it
+ * as it may be shown: passwords masked). The fetch's own reading, exposed
+ * so that the tests and tests/fuzz can feed it any answer. */
+cdc_registry_status_t cdc_registry_answer(int32_t id, const char *url, long http,
+                                          const char *body, size_t len,
+                                          char **schema, char *errstr,
+                                          size_t errstr_size);
+
 /* Adds a schema to the cache as if fetched (tests, captured fixtures). */
 int cdc_registry_put(cdc_registry_t *registry, int32_t id,
                      const char *schema_json);

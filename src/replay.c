@@ -282,7 +282,7 @@ static int batch_collect(replay_t *r, volatile sig_atomic_t *stop, bool *fatal)
     size_t max = r->opts->batch_size ? r->opts->batch_size : REPLAY_BATCH_DEFAULT;
     const cdc_engine_batch_t *b = cdc_engine_collecting(r->engine);
     if (cdc_engine_collect_held(r->engine, max) != 0) return -1;
-    while (b->count < max && !*stop && !*fatal) {
+    while (cdc_engine_batch_has_room(r->engine, max) && !*stop && !*fatal) {
         rd_kafka_message_t *m = cdc_consumer_poll(r->consumer, b->count ? 50 : 100, fatal);
         if (!m) break;
         if ((m = replay_take(r, m)) && cdc_engine_collect(r->engine, m) != 0) {

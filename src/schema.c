@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errstr.h"
+#include "grow.h"
 
 /* Named types seen so far, for references by name. */
 typedef struct schema_named {
@@ -145,6 +146,9 @@ static cdc_schema_node_t *lookup_named(schema_compiler_t *c, const char *name,
 static int remember_named(schema_compiler_t *c, const char *full,
                           cdc_schema_node_t *node)
 {
+    for (schema_named_t *n = c->named; n; n = n->next)
+        if (strcmp(n->full_name, full) == 0)
+            return compile_error(c, "type '%s' is defined twice", full);
     schema_named_t *n = compiler_alloc(c, sizeof *n);
     if (!n) return -1;
     n->full_name = full;
@@ -366,10 +370,20 @@ static cdc_schema_node_t *compile_named_object(schema_compiler_t *c,
         }
     }
     annotate(node, object);
-    if (kind == CDC_AVRO_RECORD && node->type == CDC_TYPE_RECORD &&
-        !row_from_record(c, node))
-        return NULL;
     return node;
+}
+
+/* The records' columns, once every node is compiled: columns describe
+ * nested records, and a record may refer by name to one whose fields are
+ * still being compiled (a recursive type: R's field is a record S whose
+ * field is R), whose children are not all there yet. */
+static int compile_rows(schema_compiler_t *c)
+{
+    for (schema_named_t *n = c->named; n; n = n->next)
+        if (n->node->kind == CDC_AVRO_RECORD && n->node->type == CDC_TYPE_RECORD &&
+            !row_from_record(c, n->node))
+            return compile_error(c, "out of memory%s", "");
+    return 0;
 }
 
 static cdc_schema_node_t *compile_container(schema_compiler_t *c,
@@ -479,6 +493,47 @@ static cdc_schema_node_t *compile_type(schema_compiler_t *c,
     return node;
 }
 
+static int key_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Refuses an object that holds a key twice, anywhere in the document.
+ * JSON parsers disagree on which of two equal keys counts: libbson keeps
+ * both and the compiler reads the first, jansson (avro-c) keeps the last.
+ * Such a schema would be validated as one schema and compiled as another
+ * (and avro-c leaks what it built when it refuses the other). */
+static int check_keys(schema_compiler_t *c, bson_iter_t *it, bool object, int depth)
+{
+    if (depth > 256) return compile_error(c, "nested deeper than 256 levels%s", "");
+    const char **keys = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    while (rc == 0 && bson_iter_next(it)) {
+        if (object) {
+            const char **grown = cdc_grow(keys, n, &cap, sizeof *keys, 8);
+            if (!grown) {
+                rc = compile_error(c, "out of memory%s", "");
+                break;
+            }
+            keys = grown;
+            keys[n++] = bson_iter_key(it);
+        }
+        bson_iter_t child;
+        if ((BSON_ITER_HOLDS_DOCUMENT(it) || BSON_ITER_HOLDS_ARRAY(it)) &&
+            bson_iter_recurse(it, &child))
+            rc = check_keys(c, &child, BSON_ITER_HOLDS_DOCUMENT(it), depth + 1);
+    }
+    if (rc == 0 && n > 1) {
+        qsort(keys, n, sizeof *keys, key_order);
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (strcmp(keys[i - 1], keys[i]) == 0)
+                rc = compile_error(c, "an object holds the key '%s' twice", keys[i]);
+    }
+    free(keys);
+    return rc;
+}
+
 /* avro-c is the reference for what is valid Avro; we only add meaning. */
 static int validate_with_avro_c(const char *json, size_t len, char *errstr,
                                 size_t errstr_size)
@@ -491,10 +546,46 @@ static int validate_with_avro_c(const char *json, size_t len, char *errstr,
     return 0;
 }
 
+/* The JSON text of a schema may nest objects and arrays this deep (a real
+ * Debezium schema nests about 10): libbson refuses 100 levels with a
+ * message nobody can act on, and a record type costs three levels (the
+ * record, its fields, the field), so this, not the 64 levels of types,
+ * is what bounds records in records. docs/semantics.md, "Limits". */
+enum { SCHEMA_MAX_JSON_DEPTH = 96 };
+
+static bool json_too_deep(const char *json, size_t len)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = json[i];
+        if (in_string) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            if (++depth > SCHEMA_MAX_JSON_DEPTH) return true;
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        }
+    }
+    return false;
+}
+
 cdc_schema_t *cdc_schema_compile(const char *json, size_t len, char *errstr,
                                  size_t errstr_size)
 {
-    if (validate_with_avro_c(json, len, errstr, errstr_size) != 0) return NULL;
+    if (json_too_deep(json, len)) {
+        cdc_errstr_set(errstr, errstr_size,
+                       "invalid schema: JSON nested deeper than %d levels",
+                       SCHEMA_MAX_JSON_DEPTH);
+        return NULL;
+    }
+    /* Our reading comes first and avro-c's validation second: avro-c leaks
+     * what it built when it refuses some schemas (a named type defined
+     * twice), and a schema that never compiles is compiled again for each
+     * of its records. Ours refuses those before avro-c sees them. */
     /* libbson parses only objects at the top, and a schema may be "string"
      * or a union: wrap it. */
     char *wrapped = malloc(len + 8);
@@ -520,10 +611,12 @@ cdc_schema_t *cdc_schema_compile(const char *json, size_t len, char *errstr,
     cdc_arena_init(&schema->arena, 16 * 1024);
     schema_compiler_t c = {schema, NULL, errstr, errstr_size, 0};
     bson_iter_t it;
-    if (bson_iter_init_find(&it, doc, "s"))
+    if (bson_iter_init(&it, doc) && check_keys(&c, &it, true, 0) == 0 &&
+        bson_iter_init_find(&it, doc, "s"))
         schema->root = compile_type(&c, &it, NULL);
     bson_destroy(doc);
-    if (!schema->root) {
+    if (!schema->root || compile_rows(&c) != 0 ||
+        validate_with_avro_c(json, len, errstr, errstr_size) != 0) {
         cdc_schema_destroy(schema);
         return NULL;
     }

@@ -146,6 +146,9 @@ static cdc_sink_status_t index_status(cdc_es_index_status_t st)
     return st == CDC_ES_INDEX_FATAL ? CDC_SINK_FATAL : CDC_SINK_RETRY;
 }
 
+/* The engines' limit of a document _id (UTF-8 bytes). */
+enum { ES_ID_MAX_BYTES = 512 };
+
 /* The document id: the change's key values (the record key, or a keyless
  * record's pk.fields) as ${key} renders them. */
 static const char *document_id(es_sink_t *s, const cdc_change_t *c, cdc_arena_t *arena)
@@ -175,6 +178,19 @@ static cdc_sink_status_t items_prepare(es_sink_t *s, const cdc_change_t *changes
             cdc_outcome_reject(&outcomes[k], "schema", "cdcsink.NoDocumentId",
                                "the record has no key values to make a document _id of",
                                arena);
+            continue;
+        }
+        /* The engines refuse the whole _bulk request for one longer _id
+         * (400 action_request_validation_exception): that one record is
+         * rejected here, and the rest of the batch goes on. */
+        size_t id_len = strlen(it->id);
+        if (id_len > ES_ID_MAX_BYTES) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "the document _id (the record key, as ${key} renders it) is %zu "
+                     "bytes; Elasticsearch and OpenSearch take at most %d",
+                     id_len, ES_ID_MAX_BYTES);
+            cdc_outcome_reject(&outcomes[k], "data", "cdcsink.DocumentIdTooLong", msg, arena);
             continue;
         }
         bool writes_row = c->action == CDC_ACTION_UPSERT || c->action == CDC_ACTION_SOFT_DELETE;

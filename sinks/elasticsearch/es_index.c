@@ -366,6 +366,10 @@ static cdc_es_index_status_t index_evolve(cdc_es_indexes_t *x, es_index_t *ix,
             st = CDC_ES_INDEX_RETRY;
         } else if (cdc_es_http_one(x->http, &req) != 0 || req.status != 200) {
             st = cdc_es_answer_failed(&req, what, errstr, errstr_size);
+            /* 400: the mapping cannot take these fields (more than
+             * index.mapping.total_fields.limit, a name too long, ...): the
+             * records of this schema cannot be applied, the others can. */
+            if (req.status == 400) st = CDC_ES_INDEX_CONFLICT;
         } else {
             for (size_t i = 0; i < schema->ncolumns && st == CDC_ES_INDEX_OK; i++)
                 if (!field_type(ix, schema->columns[i].name) &&
@@ -439,11 +443,22 @@ cdc_es_index_status_t cdc_es_indexes_ensure(cdc_es_indexes_t *x, const char *ind
         return *why ? CDC_ES_INDEX_CONFLICT : CDC_ES_INDEX_OK;
     }
     cdc_es_index_status_t st = index_evolve(x, ix, schema, errstr, errstr_size);
-    if (st != CDC_ES_INDEX_OK) return st;
+    char *refused = NULL;
+    if (st == CDC_ES_INDEX_CONFLICT) {
+        if (!(refused = strdup(errstr))) goto oom;
+    } else if (st != CDC_ES_INDEX_OK) {
+        return st;
+    }
     es_checked_t *grown = realloc(ix->checked, (ix->nchecked + 1) * sizeof *grown);
-    if (!grown) goto oom;
+    if (!grown) {
+        free(refused);
+        goto oom;
+    }
     ix->checked = grown;
-    ix->checked[ix->nchecked] = (es_checked_t){schema, schema_conflict(ix, schema)};
+    /* A refused evolution is remembered like a conflict: the schema's next
+     * records are rejected without asking again. */
+    ix->checked[ix->nchecked] =
+        (es_checked_t){schema, refused ? refused : schema_conflict(ix, schema)};
     *why = ix->checked[ix->nchecked++].conflict;
     return *why ? CDC_ES_INDEX_CONFLICT : CDC_ES_INDEX_OK;
 oom:

@@ -10,9 +10,14 @@
 /* docs._id keeps an entry for every item: the filter drops an object left
  * empty, and a missing document has no _source. */
 
-/* {"docs":[{"_id":…,"_source":{…}},{"_id":…},…]}: one doc per item, in
- * order; a doc without _source is not found. */
-static int read_answer(cdc_es_stored_t *out, size_t n)
+/* {"docs":[{"_id":…,"_source":{…}},{"_id":…},{"_id":…,"error":{…}},…]}:
+ * one doc per item, in order; a doc without _source is not found. A doc
+ * with an error was not read at all: its shard is not available (an
+ * engine that restarts answers so while it recovers). Its document may
+ * exist, so the batch is retried: written as if it did not, an unchanged
+ * TOASTed column would lose its value. 0, -1 (not one doc per item) or -2
+ * (a doc's error, in *error). */
+static int read_answer(cdc_es_stored_t *out, size_t n, cdc_es_span_t *error)
 {
     cdc_es_span_t all = {out->answer.data, out->answer.len}, docs, doc;
     cdc_es_json_iter_t it;
@@ -21,12 +26,35 @@ static int read_answer(cdc_es_stored_t *out, size_t n)
     size_t i = 0;
     while (cdc_es_json_next(&it, NULL, &doc)) {
         if (i == n) return -1;
+        if (cdc_es_json_member(doc, "\"error\"", 7, error)) return -2;
         cdc_es_span_t source;
         if (cdc_es_json_member(doc, "\"_source\"", 9, &source) && source.len && source.p[0] == '{')
             out->sources[i] = source;
         i++;
     }
     return !it.failed && i == n ? 0 : -1;
+}
+
+cdc_sink_status_t cdc_es_stored_take(cdc_es_stored_t *out, cdc_buf_t *answer, size_t n,
+                                     char *errstr, size_t errstr_size)
+{
+    memset(out, 0, sizeof *out);
+    out->answer = *answer; /* the spans point into it */
+    cdc_buf_init(answer);
+    out->sources = calloc(n ? n : 1, sizeof *out->sources);
+    out->count = n;
+    cdc_es_span_t error = {NULL, 0};
+    int rc = out->sources ? read_answer(out, n, &error) : -3;
+    if (rc == 0) return CDC_SINK_OK;
+    if (rc == -2)
+        cdc_errstr_set(errstr, errstr_size, "_mget: a document could not be read: %.*s",
+                       (int)(error.len < 300 ? error.len : 300), error.p);
+    else if (rc == -1)
+        cdc_errstr_set(errstr, errstr_size, "_mget: an answer without one doc per item");
+    else
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+    cdc_es_stored_free(out);
+    return CDC_SINK_RETRY;
 }
 
 cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *indexes,
@@ -36,8 +64,6 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
 {
     memset(out, 0, sizeof *out);
     if (n == 0) return CDC_SINK_OK;
-    out->sources = calloc(n, sizeof *out->sources);
-    out->count = n;
     cdc_buf_t body;
     cdc_buf_init(&body);
     cdc_buf_puts(&body, "{\"docs\":[");
@@ -50,30 +76,24 @@ cdc_sink_status_t cdc_es_stored_fetch(cdc_es_http_t *http, const char *const *in
         cdc_buf_putc(&body, '}');
     }
     cdc_buf_puts(&body, "]}");
-    if (!out->sources || body.failed) {
+    if (body.failed) {
         cdc_buf_free(&body);
-        cdc_es_stored_free(out);
         cdc_errstr_set(errstr, errstr_size, "out of memory");
         return CDC_SINK_RETRY;
     }
-    cdc_es_request_t req = {.method = "POST", .path = "/_mget?filter_path=docs._id,docs._source",
+    cdc_es_request_t req = {.method = "POST",
+                            .path = "/_mget?filter_path=docs._id,docs._source,docs.error",
                             .body = body.data, .body_len = body.len};
-    cdc_sink_status_t st = CDC_SINK_OK;
+    cdc_sink_status_t st;
     if (cdc_es_http_one(http, &req) != 0 || req.status != 200) {
         st = cdc_es_answer_failed(&req, "reading stored documents (_mget)", errstr, errstr_size) ==
                      CDC_ES_INDEX_FATAL
                  ? CDC_SINK_FATAL : CDC_SINK_RETRY;
     } else {
-        out->answer = req.response; /* the spans point into it */
-        cdc_buf_init(&req.response);
-        if (read_answer(out, n) != 0) {
-            cdc_errstr_set(errstr, errstr_size, "_mget: an answer without one doc per item");
-            st = CDC_SINK_RETRY;
-        }
+        st = cdc_es_stored_take(out, &req.response, n, errstr, errstr_size);
     }
     cdc_es_request_clear(&req);
     cdc_buf_free(&body);
-    if (st != CDC_SINK_OK) cdc_es_stored_free(out);
     return st;
 }
 

@@ -16,9 +16,11 @@ static cdc_sink_status_t status_of(cdc_pg_status_t s)
     return s == CDC_PG_RETRY ? CDC_SINK_RETRY : CDC_SINK_FATAL;
 }
 
-static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
-                                     const cdc_event_t *ev, char *errstr,
-                                     size_t errstr_size)
+/* LIMIT (with the SQLSTATE in sqlstate) when the table cannot be created
+ * as the record asks; MISSING when it does not exist and may not be. */
+static cdc_pg_status_t target_load(pg_sink_t *s, pg_target_t *t,
+                                   const cdc_event_t *ev, char *sqlstate,
+                                   char *errstr, size_t errstr_size)
 {
     cdc_pg_table_free(t->table);
     t->table = NULL;
@@ -29,7 +31,7 @@ static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
                                            errstr, errstr_size);
     if (st == CDC_PG_MISSING && s->auto_create && ev->row_schema) {
         st = cdc_pg_table_create(s->pool[0].conn, s->schema, t->name, &s->table_options,
-                                 ev, errstr, errstr_size);
+                                 ev, sqlstate, errstr, errstr_size);
         if (st == CDC_PG_OK) {
             cdc_log_info("created table \"%s\".\"%s\"", s->schema, t->name);
             st = cdc_pg_table_load(s->pool[0].conn, s->schema, t->name,
@@ -37,8 +39,7 @@ static cdc_sink_status_t target_load(pg_sink_t *s, pg_target_t *t,
                                    errstr_size);
         }
     }
-    if (st == CDC_PG_OK) return CDC_SINK_OK;
-    return st == CDC_PG_MISSING ? CDC_SINK_FATAL : status_of(st);
+    return st;
 }
 
 /* Targets are allocated one by one and never move: work items planned
@@ -70,8 +71,15 @@ static map_result_t target_evolve(pg_sink_t *s, pg_target_t *t,
                                   size_t why_size)
 {
     const cdc_row_schema_t *row = ev->row_schema;
-    bool added = false;
-    for (size_t i = 0; i < row->ncolumns; i++) {
+    const cdc_column_t **added = calloc(row->ncolumns + 1, sizeof *added);
+    size_t nadded = 0;
+    if (!added) {
+        *status = CDC_SINK_RETRY;
+        cdc_errstr_set(why, why_size, "out of memory");
+        return MAP_ERROR;
+    }
+    map_result_t r = MAP_OK;
+    for (size_t i = 0; i < row->ncolumns && r == MAP_OK; i++) {
         const cdc_column_t *c = &row->columns[i];
         int existing = cdc_pg_table_find(t->table, c->name);
         if (existing >= 0 &&
@@ -85,39 +93,50 @@ static map_result_t target_evolve(pg_sink_t *s, pg_target_t *t,
             /* Read the catalog again next batch: once the operator fixes
              * the column, new records go through without a restart. */
             t->catalog_stale = true;
-            return MAP_REJECT;
-        }
-        if (existing >= 0) continue;
-        if (!s->auto_evolve) {
+            r = MAP_REJECT;
+        } else if (existing >= 0) {
+            continue;
+        } else if (!s->auto_evolve) {
             cdc_errstr_set(why, why_size,
                            "table %s has no column \"%s\" that the record "
                            "carries (add it, or set auto.evolve=true)",
                            t->table->qualified, c->name);
             *status = CDC_SINK_FATAL;
-            return MAP_ERROR;
-        }
-        if (!c->optional && !c->has_default) {
+            r = MAP_ERROR;
+        } else if (!c->optional && !c->has_default) {
             cdc_errstr_set(why, why_size,
                            "new required column \"%s\" without a default "
                            "cannot be added to %s safely", c->name,
                            t->table->qualified);
-            return MAP_REJECT;
+            r = MAP_REJECT;
+        } else {
+            added[nadded++] = c;
         }
-        cdc_pg_status_t st = cdc_pg_table_add_column(s->pool[0].conn, t->table, c, why,
-                                                     why_size);
-        if (st != CDC_PG_OK) {
+    }
+    if (r == MAP_OK && nadded > 0) {
+        /* All the new columns in one statement: a schema PostgreSQL cannot
+         * take (more than 1,600 columns) leaves the table as it was. */
+        char sqlstate[6];
+        cdc_pg_status_t st = cdc_pg_table_add_columns(s->pool[0].conn, t->table, added,
+                                                      nadded, sqlstate, why, why_size);
+        if (st == CDC_PG_LIMIT) {
+            r = MAP_REJECT;
+        } else if (st != CDC_PG_OK) {
             *status = status_of(st);
-            return MAP_ERROR;
+            r = MAP_ERROR;
+        } else {
+            for (size_t k = 0; k < nadded; k++)
+                cdc_log_info("auto.evolve: added column \"%s\" to %s", added[k]->name,
+                             t->table->qualified);
+            st = target_load(s, t, ev, sqlstate, why, why_size);
+            if (st != CDC_PG_OK) {
+                *status = st == CDC_PG_RETRY ? CDC_SINK_RETRY : CDC_SINK_FATAL;
+                r = MAP_ERROR;
+            }
         }
-        cdc_log_info("auto.evolve: added column \"%s\" to %s", c->name,
-                     t->table->qualified);
-        added = true;
     }
-    if (added) {
-        *status = target_load(s, t, ev, why, why_size);
-        if (*status != CDC_SINK_OK) return MAP_ERROR;
-    }
-    return MAP_OK;
+    free(added);
+    return r;
 }
 
 /* The column map of this writer schema for the target, made once. */
@@ -162,12 +181,22 @@ typedef enum plan_result {
     PLAN_STOP      /* batch-level failure: *status says which */
 } plan_result_t;
 
+/* Maps and structs, also as the items of arrays (the decoder bounds the
+ * depth), have no PostgreSQL array text. */
+static bool value_supported(const cdc_value_t *v)
+{
+    if (v->is_null) return true;
+    if (v->type == CDC_TYPE_MAP || v->type == CDC_TYPE_RECORD) return false;
+    if (v->type == CDC_TYPE_ARRAY)
+        for (size_t i = 0; i < v->u.array.count; i++)
+            if (!value_supported(&v->u.array.items[i])) return false;
+    return true;
+}
+
 static bool row_supported(const cdc_row_schema_t *schema, const cdc_value_t *row)
 {
     for (size_t i = 0; i < schema->ncolumns; i++)
-        if (!row[i].is_null && (row[i].type == CDC_TYPE_MAP ||
-                                row[i].type == CDC_TYPE_RECORD))
-            return false;
+        if (!value_supported(&row[i])) return false;
     return true;
 }
 
@@ -203,8 +232,9 @@ static int plan_columns(const cdc_pg_table_t *table, pg_work_t *w,
 }
 
 static plan_result_t plan_target(pg_sink_t *s, const cdc_change_t *c,
-                                 pg_work_t *w, cdc_sink_status_t *status,
-                                 char *errstr, size_t errstr_size)
+                                 pg_work_t *w, cdc_outcome_t *o, cdc_arena_t *arena,
+                                 cdc_sink_status_t *status, char *errstr,
+                                 size_t errstr_size)
 {
     const cdc_event_t *ev = c->event;
     w->target = target_find(s, c->target ? c->target : "");
@@ -223,9 +253,20 @@ static plan_result_t plan_target(pg_sink_t *s, const cdc_change_t *c,
                 *status = status_of(st);
                 return PLAN_STOP;
             }
-        } else if ((*status = target_load(s, w->target, ev, errstr,
-                                          errstr_size)) != CDC_SINK_OK) {
-            return PLAN_STOP;
+        } else {
+            char sqlstate[6], name[24];
+            cdc_pg_status_t st = target_load(s, w->target, ev, sqlstate, errstr,
+                                             errstr_size);
+            if (st == CDC_PG_LIMIT) { /* this schema cannot be a table */
+                snprintf(name, sizeof name, "SQLSTATE %s", sqlstate);
+                cdc_outcome_reject(o, "schema", cdc_arena_strndup(arena, name, strlen(name)),
+                                   errstr, arena);
+                return PLAN_DECIDED;
+            }
+            if (st != CDC_PG_OK) {
+                *status = st == CDC_PG_RETRY ? CDC_SINK_RETRY : CDC_SINK_FATAL;
+                return PLAN_STOP;
+            }
         }
     }
     return PLAN_WORK;
@@ -246,11 +287,11 @@ static plan_result_t plan_change(pg_sink_t *s, const cdc_change_t *c,
     o->kind = CDC_OUTCOME_SKIPPED;
     if (!row_supported(w->row_schema, w->row)) {
         cdc_outcome_reject(o, "data", "cdcsink.UnsupportedType",
-                           "a column holds a map or struct, which this sink "
-                           "cannot write", arena);
+                           "a column holds a map or struct (or an array of "
+                           "them), which this sink cannot write", arena);
         return PLAN_DECIDED;
     }
-    plan_result_t r = plan_target(s, c, w, status, errstr, errstr_size);
+    plan_result_t r = plan_target(s, c, w, o, arena, status, errstr, errstr_size);
     if (r != PLAN_WORK) return r;
     const int *map;
     char why[512];

@@ -33,9 +33,9 @@ static int pg_error(char *errstr, size_t errstr_size, const char *what,
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    return cdc_errstr_set(errstr, errstr_size, "%s: %s%s%s", what,
+    return cdc_errstr_set(errstr, errstr_size, "%s: %s%s%s%s", what,
                           state ? "SQLSTATE " : "", state ? state : "",
-                          msg ? msg : PQerrorMessage(conn));
+                          state ? ": " : "", msg ? msg : PQerrorMessage(conn));
 }
 
 void cdc_pg_table_free(cdc_pg_table_t *t)
@@ -167,6 +167,12 @@ void cdc_pg_table_type_for(const cdc_column_t *c, cdc_buf_t *out)
     case CDC_TYPE_XML: cdc_buf_puts(out, "xml"); break;
     case CDC_TYPE_BITS: cdc_buf_puts(out, "bit varying"); break;
     case CDC_TYPE_ARRAY: {
+        /* PostgreSQL's arrays have any number of dimensions; the type of
+         * an array of arrays' innermost items is not known here. */
+        if (c->element_type == CDC_TYPE_ARRAY) {
+            cdc_buf_puts(out, "text[]");
+            break;
+        }
         cdc_column_t element = {.type = c->element_type};
         cdc_pg_table_type_for(&element, out);
         cdc_buf_puts(out, "[]");
@@ -263,12 +269,15 @@ static bool is_pk_field(const cdc_pg_table_options_t *o, const cdc_event_t *ev,
 }
 
 static cdc_pg_status_t run_ddl(PGconn *conn, const char *sql, const char *what,
-                               char *errstr, size_t errstr_size)
+                               char *sqlstate, char *errstr, size_t errstr_size)
 {
     PGresult *res = PQexec(conn, sql);
     cdc_pg_status_t s = CDC_PG_OK;
+    sqlstate[0] = '\0';
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        s = cdc_pg_classify(conn, res);
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        snprintf(sqlstate, 6, "%s", state ? state : "");
+        s = state && strncmp(state, "54", 2) == 0 ? CDC_PG_LIMIT : cdc_pg_classify(conn, res);
         pg_error(errstr, errstr_size, what, conn, res);
     }
     PQclear(res);
@@ -278,10 +287,11 @@ static cdc_pg_status_t run_ddl(PGconn *conn, const char *sql, const char *what,
 cdc_pg_status_t cdc_pg_table_create(PGconn *conn, const char *schema,
                                     const char *name,
                                     const cdc_pg_table_options_t *o,
-                                    const cdc_event_t *ev, char *errstr,
-                                    size_t errstr_size)
+                                    const cdc_event_t *ev, char *sqlstate,
+                                    char *errstr, size_t errstr_size)
 {
     const cdc_row_schema_t *row = ev->row_schema;
+    sqlstate[0] = '\0';
     if (!row) {
         cdc_errstr_set(errstr, errstr_size,
                        "cannot create %s.%s from a record without a value "
@@ -321,25 +331,33 @@ cdc_pg_status_t cdc_pg_table_create(PGconn *conn, const char *schema,
                        "cannot create %s: no primary key (the record has no "
                        "key and pk.fields is not set)", qualified);
     else
-        s = run_ddl(conn, sql.data, qualified, errstr, errstr_size);
+        s = run_ddl(conn, sql.data, qualified, sqlstate, errstr, errstr_size);
     free(qualified);
     cdc_buf_free(&sql);
     return s;
 }
 
-cdc_pg_status_t cdc_pg_table_add_column(PGconn *conn, const cdc_pg_table_t *t,
-                                        const cdc_column_t *c, char *errstr,
-                                        size_t errstr_size)
+cdc_pg_status_t cdc_pg_table_add_columns(PGconn *conn, const cdc_pg_table_t *t,
+                                         const cdc_column_t *const *columns,
+                                         size_t count, char *sqlstate,
+                                         char *errstr, size_t errstr_size)
 {
     cdc_buf_t sql;
     cdc_buf_init(&sql);
     cdc_buf_puts(&sql, "ALTER TABLE ");
     cdc_buf_puts(&sql, t->qualified);
-    cdc_buf_puts(&sql, " ADD COLUMN IF NOT EXISTS ");
-    cdc_pg_sql_quote_ident(&sql, c->name);
-    cdc_buf_putc(&sql, ' ');
-    cdc_pg_table_type_for(c, &sql);
-    cdc_pg_status_t s = run_ddl(conn, sql.data, t->qualified, errstr, errstr_size);
+    for (size_t i = 0; i < count; i++) {
+        cdc_buf_puts(&sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
+        cdc_pg_sql_quote_ident(&sql, columns[i]->name);
+        cdc_buf_putc(&sql, ' ');
+        cdc_pg_table_type_for(columns[i], &sql);
+    }
+    cdc_pg_status_t s = CDC_PG_RETRY;
+    sqlstate[0] = '\0';
+    if (sql.failed)
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+    else
+        s = run_ddl(conn, sql.data, t->qualified, sqlstate, errstr, errstr_size);
     cdc_buf_free(&sql);
     return s;
 }

@@ -17,7 +17,10 @@ typedef enum cdc_pg_status {
     CDC_PG_OK = 0,
     CDC_PG_RETRY = 1,   /* connection-level trouble: try again later */
     CDC_PG_FATAL = 2,   /* permission, missing table/column, bad config */
-    CDC_PG_MISSING = 3  /* the table does not exist */
+    CDC_PG_MISSING = 3, /* the table does not exist */
+    CDC_PG_LIMIT = 4    /* DDL beyond a PostgreSQL limit (SQLSTATE class 54:
+                         * more than 1,600 columns, ...): the records that
+                         * ask for it cannot be written, the others can */
 } cdc_pg_status_t;
 
 typedef struct cdc_pg_table_options {
@@ -37,18 +40,21 @@ void cdc_pg_table_free(cdc_pg_table_t *table);
 
 /* CREATE TABLE IF NOT EXISTS from a change: its row columns, primary key
  * from options->pk_fields or the record key, plus the position and deleted
- * columns. */
+ * columns. sqlstate (6 bytes) receives the server's SQLSTATE of a failure,
+ * "" otherwise. */
 cdc_pg_status_t cdc_pg_table_create(PGconn *conn, const char *schema,
                                     const char *name,
                                     const cdc_pg_table_options_t *options,
-                                    const cdc_event_t *event, char *errstr,
-                                    size_t errstr_size);
+                                    const cdc_event_t *event, char *sqlstate,
+                                    char *errstr, size_t errstr_size);
 
-/* ALTER TABLE ADD COLUMN IF NOT EXISTS, nullable. */
-cdc_pg_status_t cdc_pg_table_add_column(PGconn *conn,
-                                        const cdc_pg_table_t *table,
-                                        const cdc_column_t *column,
-                                        char *errstr, size_t errstr_size);
+/* One ALTER TABLE ADD COLUMN IF NOT EXISTS (nullable) for all `count`
+ * columns: they are all added or none is. sqlstate as above. */
+cdc_pg_status_t cdc_pg_table_add_columns(PGconn *conn,
+                                         const cdc_pg_table_t *table,
+                                         const cdc_column_t *const *columns,
+                                         size_t count, char *sqlstate,
+                                         char *errstr, size_t errstr_size);
 
 /* The PostgreSQL type auto.create gives a column (docs: the sink README). */
 void cdc_pg_table_type_for(const cdc_column_t *column, cdc_buf_t *out);

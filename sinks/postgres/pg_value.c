@@ -112,6 +112,13 @@ static int put_array(const cdc_value_t *v, cdc_buf_t *out)
     int rc = 0;
     for (size_t i = 0; i < v->u.array.count && rc == 0; i++) {
         const cdc_value_t *e = &v->u.array.items[i];
+        if (e->type == CDC_TYPE_ARRAY && !e->is_null) {
+            /* A sub-array, as PostgreSQL writes more dimensions: quoted as
+             * an element it would double its escapes at every level. */
+            if (i) cdc_buf_putc(out, ',');
+            rc = put_array(e, out);
+            continue;
+        }
         cdc_buf_reset(&item);
         if (!e->is_null) rc = cdc_pg_value_text(e, &item);
         cdc_pg_value_array_element(out, item.data ? item.data : "", item.len,

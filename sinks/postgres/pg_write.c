@@ -133,10 +133,13 @@ typedef enum exec_result {
  * read back out of a message. */
 #define SQLSTATE_SIZE 6
 
+/* Data exceptions, constraints, a datatype mismatch, and a value beyond a
+ * PostgreSQL limit (class 54: an index row larger than a page can take, an
+ * array of more than 6 dimensions): isolating the records finds the one. */
 static bool is_data_error(const char *state)
 {
     return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
-                     strcmp(state, "42804") == 0);
+                     strncmp(state, "54", 2) == 0 || strcmp(state, "42804") == 0);
 }
 
 /* Runs on the writer threads: reads the target, never changes it (a

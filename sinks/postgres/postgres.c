@@ -9,6 +9,7 @@
 
 #include "errstr.h"
 #include "log.h"
+#include "mask.h"
 #include "pg_migrate.h"
 #include "pg_plan.h"
 #include "pg_sink.h"
@@ -56,8 +57,16 @@ void cdc_pg_forget_broken(pg_sink_t *s)
 static bool connect_error_is_fatal(const PGconn *conn, const char *msg)
 {
     if (PQconnectionNeedsPassword(conn)) return true; /* none supplied */
+    /* TLS that cannot be set up as the URL asks (sslmode=verify-ca or
+     * verify-full with a CA or name that does not match, a missing root
+     * certificate, a server without TLS) is libpq's own text. */
     return strstr(msg, "password authentication failed") ||
            strstr(msg, "no pg_hba.conf entry") ||
+           strstr(msg, "pg_hba.conf rejects connection") ||
+           strstr(msg, "certificate verify failed") ||
+           strstr(msg, "does not match host name") ||
+           strstr(msg, "root certificate file") ||
+           strstr(msg, "server does not support SSL") ||
            (strstr(msg, "database \"") && strstr(msg, "does not exist")) ||
            (strstr(msg, "role \"") && strstr(msg, "does not exist"));
 }
@@ -80,10 +89,13 @@ static cdc_sink_status_t pg_conn_open(pg_sink_t *s, pg_conn_t *c,
         return CDC_SINK_RETRY;
     }
     if (PQstatus(c->conn) != CONNECTION_OK) {
-        /* libpq's message names host and user, never the password. */
+        /* libpq's message names host and user; but one about the URI's
+         * syntax quotes the token, which may be the password
+         * ('invalid percent-encoded token: "..."'). */
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->conn));
         msg[strcspn(msg, "\n")] = '\0';
+        cdc_mask_in_text(msg, sizeof msg, s->conninfo);
         bool fatal = connect_error_is_fatal(c->conn, msg);
         pg_conn_forget(c);
         cdc_errstr_set(errstr, errstr_size, "connecting to PostgreSQL: %s", msg);

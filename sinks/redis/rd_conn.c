@@ -8,6 +8,7 @@
 
 #include "errstr.h"
 #include "log.h"
+#include "rd_reply.h"
 #include "rd_script.h"
 
 enum { MAX_NODES = 256 };
@@ -261,6 +262,7 @@ cdc_sink_status_t cdc_rd_conn_node_connect(cdc_rd_conn_t *c, cdc_rd_node_t *n,
     cdc_rd_conn_node_forget(n);
     n->ctx = redisConnectWithTimeout(n->at.host, n->at.port, c->timeout);
     if (!n->ctx || n->ctx->err) return context_error(n, "connect", errstr, errstr_size);
+    n->ctx->reader->maxelements = CDC_RD_REPLY_MAX_ELEMENTS;
     redisSetTimeout(n->ctx, c->timeout);
     if (c->ssl && redisInitiateSSLWithContext(n->ctx, c->ssl) != REDIS_OK) {
         /* A certificate the CA does not vouch for will not change by
@@ -278,26 +280,18 @@ cdc_sink_status_t cdc_rd_conn_node_connect(cdc_rd_conn_t *c, cdc_rd_node_t *n,
  * The Cluster's slot map
  * ------------------------------------------------------------------- */
 
-/* One CLUSTER SLOTS entry: [start, end, [host, port, id...], replicas...]. */
+/* One CLUSTER SLOTS entry (rd_reply.c reads it) into the map. */
 static bool slot_range(cdc_rd_conn_t *c, const redisReply *e,
                        const cdc_rd_node_t *asked)
 {
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 3) return false;
-    const redisReply *start = e->element[0], *end = e->element[1], *master = e->element[2];
-    if (start->type != REDIS_REPLY_INTEGER || end->type != REDIS_REPLY_INTEGER ||
-        master->type != REDIS_REPLY_ARRAY || master->elements < 2 ||
-        master->element[1]->type != REDIS_REPLY_INTEGER)
-        return false;
+    cdc_rd_slot_range_t range;
+    if (cdc_rd_reply_slot_range(e, &range) != 0) return false;
     /* An empty host means "the node you asked". */
-    const char *host = master->element[0]->type == REDIS_REPLY_STRING &&
-                               master->element[0]->len > 0
-                           ? master->element[0]->str
-                           : asked->at.host;
-    cdc_rd_node_t *n = cdc_rd_conn_node_at(c, host, (int)master->element[1]->integer);
+    const char *host = range.master.host[0] ? range.master.host : asked->at.host;
+    cdc_rd_node_t *n = cdc_rd_conn_node_at(c, host, range.master.port);
     if (!n) return false;
     int i = node_index(c, n);
-    for (long long s = start->integer; s <= end->integer && s < CDC_RD_SLOTS; s++)
-        if (s >= 0) c->slot_node[s] = (int16_t)i;
+    for (int s = range.first; s <= range.last; s++) c->slot_node[s] = (int16_t)i;
     return true;
 }
 

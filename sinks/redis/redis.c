@@ -12,6 +12,7 @@
 #include "rd_change.h"
 #include "rd_conn.h"
 #include "rd_keys.h"
+#include "rd_reply.h"
 #include "render.h"
 
 enum {
@@ -196,15 +197,17 @@ static void call_outcomes(rd_sink_t *s, const rd_call_t *call, const cdc_rd_item
 {
     for (size_t k = 0; k < call->count; k++) {
         size_t i = call->items[k];
-        const redisReply *e = k < r->elements ? r->element[k] : NULL;
-        if (e && e->type == REDIS_REPLY_INTEGER) {
-            outcomes[i].kind = e->integer == 1 ? CDC_OUTCOME_APPLIED : CDC_OUTCOME_STALE;
+        const char *held;
+        cdc_rd_result_t result = cdc_rd_reply_result(r, k, &held);
+        if (result != CDC_RD_RESULT_WRONGTYPE) {
+            outcomes[i].kind =
+                result == CDC_RD_RESULT_APPLIED ? CDC_OUTCOME_APPLIED : CDC_OUTCOME_STALE;
             continue;
         }
         char why[512];
         cdc_errstr_set(why, sizeof why,
                        "key %s holds a %s; redis.value.format=%s writes a %s",
-                       items[i].key, e && e->str ? e->str : "value of another type",
+                       items[i].key, held ? held : "value of another type",
                        s->hash ? "hash" : "json", s->hash ? "hash" : "string");
         cdc_outcome_reject(&outcomes[i], "data", "WRONGTYPE", why, arena);
     }
@@ -213,15 +216,9 @@ static void call_outcomes(rd_sink_t *s, const rd_call_t *call, const cdc_rd_item
 /* Where a MOVED/ASK reply sends the call: "MOVED 3999 127.0.0.1:6381". */
 static cdc_rd_node_t *redirect_target(rd_sink_t *s, const char *error)
 {
-    const char *space = strrchr(error, ' ');
-    const char *colon = space ? strrchr(space, ':') : NULL;
-    if (!colon) return NULL;
-    char host[256];
-    size_t hlen = (size_t)(colon - space - 1);
-    if (hlen == 0 || hlen >= sizeof host) return NULL;
-    memcpy(host, space + 1, hlen);
-    host[hlen] = '\0';
-    return cdc_rd_conn_node_at(s->conn, host, atoi(colon + 1));
+    cdc_rd_redirect_t to;
+    if (cdc_rd_reply_redirect(error, &to) != 0) return NULL;
+    return cdc_rd_conn_node_at(s->conn, to.to.host, to.to.port);
 }
 
 typedef struct apply_state {

@@ -7,6 +7,7 @@
  * `t0002-config --write-docs` regenerates docs/configuration.md. */
 #include "config.h"
 #include "configdoc.h"
+#include "mask.h"
 #include "sink.h"
 
 #include "unit.h"
@@ -219,6 +220,7 @@ static void test_topics_regex_gets_anchor(void)
     "schema.registry.timeout.ms = 1234\n"                                    \
     "batch.size = 777\n"                                                     \
     "batch.max.wait.ms = 55\n"                                               \
+    "batch.max.bytes = 1048576\n"                                            \
     "position.field = __lsn\n"                                               \
     "pk.fields = id , tenant_id\n"                                           \
     "delete.mode = soft\n"                                                   \
@@ -310,6 +312,7 @@ static void test_settings_fields_by_name(void)
         NAMED("schema.registry.timeout.ms", schema_registry_timeout_ms),
         NAMED("batch.size", batch_size),
         NAMED("batch.max.wait.ms", batch_max_wait_ms),
+        NAMED("batch.max.bytes", batch_max_bytes),
         NAMED("position.field", position_field),
         NAMED("pk.fields", pk_fields),
         NAMED("delete.mode", delete_mode),
@@ -766,11 +769,46 @@ static void test_errors_never_show_secrets(void)
                  "etc/orders.properties:1: key 'schema.registry.url': "
                  "'ftp://u:********@registry' is not an http:// or https:// "
                  "URL");
+    /* a line whose '=' is in its value: what precedes it is no key */
+    EXPECT_ERROR(BASE "connection.api.key: a2V5OmtleS1QYTU1==\n",
+                 "etc/orders.properties:5: expected 'key = value' (the text "
+                 "before '=' is no key name; not shown, it may hold a "
+                 "secret)");
+    EXPECT_ERROR(BASE "kafka.sasl.password kafka-Pa55=\n",
+                 "etc/orders.properties:5: expected 'key = value' (the text "
+                 "before '=' is no key name; not shown, it may hold a "
+                 "secret)");
     EXPECT_ERROR(BASE "schema.registry.basic.auth.user.info = a:b\n"
                       "schema.registry.basic.auth.user.info = a:c\n",
                  "etc/orders.properties:6: key "
                  "'schema.registry.basic.auth.user.info' repeated (first set "
                  "on line 5)");
+}
+
+/* A library's message that quotes part of the URL it was given gets the
+ * URL's passwords masked, as written and percent-decoded. */
+static void test_mask_in_text(void)
+{
+    const char *url = "postgresql://app:pg%zz-Pa55@db/x?sslmode=require&"
+                      "password=q%40-Pa55";
+    char msg[128] = "invalid percent-encoded token: \"pg%zz-Pa55\"";
+    cdc_mask_in_text(msg, sizeof msg, url);
+    CHECK_STR(msg, "invalid percent-encoded token: \"********\"");
+    snprintf(msg, sizeof msg, "query q%%40-Pa55, decoded q@-Pa55");
+    cdc_mask_in_text(msg, sizeof msg, url);
+    CHECK_STR(msg, "query ********, decoded ********");
+    snprintf(msg, sizeof msg, "https://u:es%%2C-Pa55@h1 and es,-Pa55");
+    cdc_mask_in_text(msg, sizeof msg, "https://u:es%2C-Pa55@h1,https://h2");
+    CHECK_STR(msg, "https://u:********@h1 and ********");
+    /* no URL, no password: unchanged; a full buffer stays terminated */
+    snprintf(msg, sizeof msg, "password=kv-Pa55");
+    cdc_mask_in_text(msg, sizeof msg, "host=db password=kv-Pa55");
+    CHECK_STR(msg, "password=kv-Pa55");
+    cdc_mask_in_text(msg, sizeof msg, "http://registry:8081/x");
+    CHECK_STR(msg, "password=kv-Pa55");
+    char small[8] = "ab-Pa55";
+    cdc_mask_in_text(small, sizeof small, "redis://u:ab-Pa55@h");
+    CHECK_STR(small, "*******");
 }
 
 /* What docs/configuration.md should hold; `*text` is the caller's. */
@@ -947,6 +985,7 @@ int main(int argc, char **argv)
     test_file_substitution();
     test_print_masks_secrets();
     test_errors_never_show_secrets();
+    test_mask_in_text();
     test_docs_match_table();
     test_docs_template_markers();
     test_examples_list_every_key();

@@ -57,6 +57,36 @@ static void check_values(void)
     CHECK_STR(text_of(empty), "{}");
     cdc_value_t map = {.type = CDC_TYPE_MAP};
     CHECK_STR(text_of(map), "(unsupported)");
+    /* Arrays of arrays are PostgreSQL's dimensions, not quoted elements
+     * (quoting doubled the escapes at every level: 2^depth bytes). */
+    cdc_value_t inner[2] = {ival(CDC_TYPE_INT32, 1), ival(CDC_TYPE_INT32, 2)};
+    cdc_value_t rows[3] = {{.type = CDC_TYPE_ARRAY, .u.array = {inner, 2}},
+                           {.type = CDC_TYPE_ARRAY, .is_null = true},
+                           {.type = CDC_TYPE_ARRAY, .u.array = {inner, 2}}};
+    cdc_value_t matrix = {.type = CDC_TYPE_ARRAY, .u.array = {rows, 3}};
+    CHECK_STR(text_of(matrix), "{{\"1\",\"2\"},NULL,{\"1\",\"2\"}}");
+    enum { DEEP = 60 };
+    cdc_value_t levels[DEEP];
+    levels[0] = ival(CDC_TYPE_INT32, 7);
+    for (int i = 1; i < DEEP; i++)
+        levels[i] = (cdc_value_t){.type = CDC_TYPE_ARRAY, .u.array = {&levels[i - 1], 1}};
+    const char *deep = text_of(levels[DEEP - 1]);
+    CHECK_INT(strlen(deep), 2 * (DEEP - 1) + 3);
+    CHECK(strncmp(deep, "{{{{", 4) == 0 && strstr(deep, "{\"7\"}") != NULL);
+    cdc_value_t records[1] = {{.type = CDC_TYPE_RECORD}};
+    cdc_value_t of_records = {.type = CDC_TYPE_ARRAY, .u.array = {records, 1}};
+    CHECK_STR(text_of(of_records), "(unsupported)");
+    /* auto.create: an array of arrays' innermost type is not known */
+    cdc_buf_t type;
+    cdc_buf_init(&type);
+    cdc_pg_table_type_for(&(cdc_column_t){.type = CDC_TYPE_ARRAY, .element_type = CDC_TYPE_ARRAY},
+                          &type);
+    CHECK_STR(type.data, "text[]");
+    cdc_buf_reset(&type);
+    cdc_pg_table_type_for(&(cdc_column_t){.type = CDC_TYPE_ARRAY, .element_type = CDC_TYPE_INT32},
+                          &type);
+    CHECK_STR(type.data, "integer[]");
+    cdc_buf_free(&type);
 }
 
 static cdc_pg_table_t *hostile_table(void)

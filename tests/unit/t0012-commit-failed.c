@@ -13,12 +13,19 @@
  *   librdkafka versions rejoin): each calls the hook once per partition,
  *   with the topic and partition, and is counted;
  * - the stored offset is not lost: the next commit, not refused, sends it,
- *   and the group's committed offset is the one stored. */
+ *   and the group's committed offset is the one stored;
+ * - the same error again within 10 s is counted and reported to the hook,
+ *   but not logged again (a broker outage fails every commit the same
+ *   way); the next line says how many it stands for;
+ * - the topic has a second partition, empty, so nothing is ever stored for
+ *   it: a failed request lists it with offset INVALID, and it is neither
+ *   logged nor counted (no commit of its failed). */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "consumer.h"
@@ -48,8 +55,9 @@ static void on_failed(void *opaque, const char *topic, int32_t partition, const 
     snprintf(s->reason, sizeof s->reason, "%s", reason);
 }
 
-/* A producer whose mock cluster holds TOPIC (one partition) with RECORDS
- * records; the caller destroys the producer, which ends the cluster. */
+/* A producer whose mock cluster holds TOPIC (two partitions) with RECORDS
+ * records in partition 0; the caller destroys the producer, which ends the
+ * cluster. */
 static rd_kafka_t *mock_cluster_with_records(rd_kafka_mock_cluster_t **mc)
 {
     char err[256];
@@ -59,7 +67,7 @@ static rd_kafka_t *mock_cluster_with_records(rd_kafka_mock_cluster_t **mc)
     if (!producer) return NULL;
     *mc = rd_kafka_mock_cluster_new(producer, 1);
     if (!*mc) return producer;
-    rd_kafka_mock_topic_create(*mc, TOPIC, 1, 1);
+    rd_kafka_mock_topic_create(*mc, TOPIC, 2, 1);
     rd_kafka_conf_t *pconf = rd_kafka_conf_new();
     rd_kafka_conf_set(pconf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(*mc), err,
                       sizeof err);
@@ -103,6 +111,32 @@ static void serve(cdc_consumer_t *c, int ms)
         rd_kafka_message_t *m = cdc_consumer_poll(c, 50, &fatal);
         if (m) rd_kafka_message_destroy(m);
     }
+}
+
+/* A synchronous commit the mock refuses with `err`; what was logged
+ * meanwhile is in `logged`. */
+static void refused_commit_logged(cdc_consumer_t *c, rd_kafka_mock_cluster_t *mc,
+                                  rd_kafka_resp_err_t err, char *logged, size_t size)
+{
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *capture = tmpfile();
+    if (saved < 0 || !capture) {
+        logged[0] = '\0';
+        return;
+    }
+    dup2(fileno(capture), 2);
+    rd_kafka_mock_push_request_errors(mc, KAFKA_API_OFFSET_COMMIT, 1, err);
+    CHECK(cdc_consumer_commit(c, true) != 0);
+    serve(c, 200);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(capture);
+    size_t n = fread(logged, 1, size - 1, capture);
+    logged[n] = '\0';
+    fclose(capture);
+    fputs(logged, stderr);
 }
 
 static int64_t committed(cdc_consumer_t *c)
@@ -170,12 +204,26 @@ int main(void)
     CHECK(strstr(seen.reason, "size is not valid") != NULL);
     CHECK_INT(cdc_consumer_commit_failures(c), 2);
 
+    /* The same error at once again: counted, not logged. Another error is
+     * logged, with the one left out. */
+    char logged[2048];
+    refused_commit_logged(c, mc, RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE, logged,
+                          sizeof logged);
+    CHECK_INT(seen.calls, 3);
+    CHECK_INT(cdc_consumer_commit_failures(c), 3);
+    CHECK(strstr(logged, "commit of offset") == NULL);
+    refused_commit_logged(c, mc, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE, logged,
+                          sizeof logged);
+    CHECK_INT(seen.calls, 4);
+    CHECK(strstr(logged, "orders [0]: commit of offset 10 failed: Broker: Offset metadata") != NULL);
+    CHECK(strstr(logged, "; 1 more failed since the last line like it") != NULL);
+
     /* Nothing lost: the stored offset goes out with the next commit. */
     CHECK(committed(c) < RECORDS);
     CHECK_INT(cdc_consumer_commit(c, true), 0);
     serve(c, 200);
     CHECK_INT(committed(c), RECORDS);
-    CHECK_INT(seen.calls, 2);
+    CHECK_INT(seen.calls, 4);
 
     cdc_consumer_destroy(c);
     cdc_config_destroy(cfg);
