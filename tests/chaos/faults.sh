@@ -77,7 +77,11 @@ stack_kill() {
     pid=$(stack_pid "$1")
     [ -n "$pid" ] || fail "no pid for the stack's $1"
     kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    local deadline=$(( $(date +%s) + 30 ))
+    while pid_running "$pid"; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "the stack's $1 (pid $pid) still runs 30 s after kill -9"
+        sleep 0.1
+    done
 }
 # stack_up NAME: the stack's NAME running and answering again. An
 # OpenSearch recovering its indexes on a loaded machine can need more than
@@ -87,7 +91,7 @@ stack_up() {
     local deadline=$(( $(date +%s) + 600 )) pid
     until "$stack" up "$1" >>"$work/stack.log" 2>&1; do
         pid=$(stack_pid "$1")
-        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ] ||
+        [ -n "$pid" ] && pid_running "$pid" && [ "$(date +%s)" -lt "$deadline" ] ||
             fail "the stack's $1 did not come back (${work#"$root"/}/stack.log)"
     done
 }
@@ -103,6 +107,17 @@ faults_restore() {
 # ---------------------------------------------------------------------------
 # replicas
 
+# replica_stopped PID: its exit code once it stopped on the SIGTERM it was
+# sent; one that still runs after 60 s is killed -9 and answers 124.
+replica_stopped() {
+    local deadline=$(( $(date +%s) + 60 ))
+    while pid_running "$1" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if pid_running "$1"; then
+        kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null
+        return 124
+    fi
+    wait "$1"
+}
 replica_kill9() { kill -9 "${replica_pid[$1.$2]}" 2>/dev/null || true; wait "${replica_pid[$1.$2]}" 2>/dev/null || true; }
 
 # ---------------------------------------------------------------------------
@@ -138,7 +153,7 @@ fault_sigterm() {
     done
     for s in "${chosen[@]}"; do
         local rc=0
-        wait "${replica_pid[$s]}" || rc=$?
+        replica_stopped "${replica_pid[$s]}" || rc=$?
         [ "$rc" -eq 0 ] || bad_exits=$((bad_exits + 1))
         echo "    sigterm $s: exit $rc" >>"$work/faults.log"
     done

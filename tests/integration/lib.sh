@@ -9,6 +9,8 @@ set -a
 # shellcheck disable=SC1091
 . "$root/.stack/env"
 set +a
+# shellcheck source=../stack/process.sh
+. "$root/tests/stack/process.sh"
 CDCSINK=${CDCSINK:-$root/build/cdcsink}
 REPRODUCE=$root/build/reproduce
 KCAT=$(command -v kcat || command -v kafkacat)
