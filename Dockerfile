@@ -12,12 +12,12 @@
 
 ARG DEBIAN_IMAGE=docker.io/library/debian:bookworm-slim
 
-# ---- build: the Release binary, hiredis 1.2 with TLS linked statically ----
+# ---- build: the Release binary, hiredis 1.2 and librdkafka 2.8 linked statically
 FROM ${DEBIAN_IMAGE} AS build
 ARG DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 # Build dependencies first, so that a source change reuses this layer.
-# scripts/deps also builds hiredis from Debian 13's source package.
+# scripts/deps also builds hiredis and librdkafka from Debian 13's source packages.
 COPY scripts/deps scripts/deps
 RUN scripts/deps build && rm -rf /var/lib/apt/lists/*
 COPY . .

@@ -580,9 +580,10 @@ static int cmd_version(int argc, char **argv, volatile sig_atomic_t *stop)
     (void)argv;
     (void)stop;
     /* The libraries as loaded at run time (a packaged binary may meet newer
-     * ones than it was built with); avro-c has no run-time version call. */
+     * ones than it was built with); avro-c has no run-time version call.
+     * librdkafka is linked statically (cmake/rdkafka.cmake). */
     printf("cdcsink %s\n", CDCSINK_VERSION);
-    printf("librdkafka %s\n", rd_kafka_version_str());
+    printf("librdkafka %s (static)\n", rd_kafka_version_str());
     printf("avro-c %s (built with)\n", CDCSINK_AVRO_VERSION);
     printf("libbson %s\n", bson_get_version());
     printf("%s\n", curl_version());

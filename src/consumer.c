@@ -15,7 +15,6 @@ struct cdc_consumer {
     void (*on_eof)(void *opaque, const char *topic, int32_t partition);
     void *opaque;
     int assigned;
-    bool ever_assigned; /* an assignment came (cdc_consumer_destroy) */
     cdc_fetchwake_t *waker;
     cdc_consumer_commit_failed_cb_t *on_commit_failed;
     unsigned long commit_failures; /* partitions whose commit failed */
@@ -27,22 +26,14 @@ struct cdc_consumer {
     char fatal_why[768]; /* set by the error callback: stop, this is why */
 };
 
-/* librdkafka before 2.6.1 puts the client nonce twice into SCRAM's
- * client-final-message (librdkafka#4895); Kafka 4 brokers compare it
- * strictly and answer "invalid credentials" whatever the password. Whoever
- * reads that with the right password must learn why: the hint is appended
- * to SCRAM authentication errors when the librdkafka running is older. */
-static void consumer_scram_hint(const char *reason, char *hint, size_t size)
-{
-    hint[0] = '\0';
-    if (rd_kafka_version() >= 0x02060100 || !strstr(reason, "SCRAM-SHA-") ||
-        !strstr(reason, "uthentication"))
-        return;
-    snprintf(hint, size, " (librdkafka %s is older than 2.6.1: Kafka 4 brokers "
-                         "reject its SCRAM whatever the password, librdkafka#4895; "
-                         "run cdcsink with librdkafka 2.6.1 or newer)",
-             rd_kafka_version_str());
-}
+/* librdkafka 2.6.1 or newer; cmake/rdkafka.cmake links 2.8.0, built by
+ * ./scripts/deps. Older ones put the client nonce twice into SCRAM's
+ * client-final-message, which Kafka 4 brokers reject whatever the password
+ * (librdkafka#4895), and abort in rd_kafka_destroy() when a
+ * cooperative-sticky member leaves before its first assignment (#4312). */
+#if RD_KAFKA_VERSION < 0x020601ff
+#error "cdcsink needs librdkafka 2.6.1 or newer: ./scripts/deps builds 2.8.0"
+#endif
 
 static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                             const char *buf)
@@ -57,9 +48,7 @@ static void consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac,
                         : level <= 5 ? CDC_LOG_WARN
                         : level <= 6 ? CDC_LOG_INFO
                                      : CDC_LOG_DEBUG;
-    char hint[256];
-    consumer_scram_hint(buf, hint, sizeof hint);
-    cdc_log(l, "librdkafka %s: %s%s", fac, buf, hint);
+    cdc_log(l, "librdkafka %s: %s", fac, buf);
 }
 
 static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
@@ -117,14 +106,11 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason,
 {
     (void)rk;
     cdc_consumer_t *c = opaque;
-    char hint[256];
-    consumer_scram_hint(reason, hint, sizeof hint);
     if (!consumer_error_is_fatal(err, reason)) {
-        cdc_log_warn("kafka: %s%s", reason, hint);
+        cdc_log_warn("kafka: %s", reason);
         return;
     }
-    if (!c->fatal_why[0])
-        snprintf(c->fatal_why, sizeof c->fatal_why, "%s%s", reason, hint);
+    if (!c->fatal_why[0]) snprintf(c->fatal_why, sizeof c->fatal_why, "%s", reason);
 }
 
 static bool is_cooperative(rd_kafka_t *rk)
@@ -150,7 +136,6 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_error_destroy(e);
         }
         c->assigned = cooperative ? c->assigned + parts->cnt : parts->cnt;
-        c->ever_assigned = true;
         if (c->on_rebalance) c->on_rebalance(rk, true, parts, c->opaque);
         return;
     }
@@ -377,46 +362,12 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
     return c;
 }
 
-/* librdkafka before 2.3.0 aborts in rd_kafka_destroy() when a
- * cooperative-sticky member goes away after its JoinGroup answer chose the
- * assignor but before a first assignment gave the assignor its state
- * ("rd_kafka_sticky_assignor_state_destroy: Assertion `assignor_state'
- * failed", librdkafka#4312): a replica stopped while its group was still
- * rebalancing exited by SIGABRT (the chaos suite met it; t0016 makes it on
- * demand). rd_kafka_consumer_close() is not affected: such a consumer
- * leaves its group as usual and has nothing to commit, and then its handle
- * is kept instead of destroyed. The process is on its way out; a handle
- * still referenced here is no leak to LeakSanitizer. */
-#define KEPT_HANDLES 4
-static rd_kafka_t *kept_handles[KEPT_HANDLES];
-
-static bool destroy_would_abort(cdc_consumer_t *c)
-{
-    return !c->ever_assigned && rd_kafka_version() < 0x02030000 && is_cooperative(c->rk);
-}
-
-static bool keep_handle(rd_kafka_t *rk)
-{
-    for (int i = 0; i < KEPT_HANDLES; i++) {
-        if (!kept_handles[i]) {
-            kept_handles[i] = rk;
-            return true;
-        }
-    }
-    return false;
-}
-
 void cdc_consumer_destroy(cdc_consumer_t *c)
 {
     if (!c) return;
     cdc_fetchwake_stop(c->waker);
-    bool would_abort = destroy_would_abort(c);
     rd_kafka_consumer_close(c->rk); /* leaves the group */
-    if (would_abort && keep_handle(c->rk))
-        cdc_log_debug("left the group before a first assignment: the consumer handle is "
-                      "kept, not destroyed (librdkafka %s, #4312)", rd_kafka_version_str());
-    else
-        rd_kafka_destroy(c->rk);
+    rd_kafka_destroy(c->rk);
     free(c);
 }
 

@@ -38,11 +38,6 @@ for v in KAFKA_SASL_BOOTSTRAP_SERVERS KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KA
     [ -n "${!v:-}" ] || fail "the stack's environment has no $v: tests/stack/stack up"
 done
 
-# librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4 (the stack's
-# note on KAFKA_SCRAM_LD_LIBRARY_PATH): cdcsink then runs on a newer one.
-[ -z "${KAFKA_SCRAM_LD_LIBRARY_PATH:-}" ] ||
-    export LD_LIBRARY_PATH=$KAFKA_SCRAM_LD_LIBRARY_PATH${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-
 out="$work/out"         # everything cdcsink wrote, and nothing else
 cfg="$work/cfg"         # the pipeline files and the secret files they read
 mkdir -p "$out" "$cfg/secrets"
