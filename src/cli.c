@@ -246,12 +246,15 @@ static int cmd_run(int argc, char **argv, volatile sig_atomic_t *stop)
     const cdc_pipeline_stats_t *s = cdc_pipeline_stats(p);
     cdc_log_info("stopping: consumed=%llu applied=%llu stale=%llu skipped=%llu "
                  "dlq=%llu retries=%llu latency_p50_ms=%lld latency_p99_ms=%lld "
-                 "fetch_wakes=%llu commit_failures=%llu",
+                 "latency_p999_ms=%lld source_latency_p50_ms=%lld "
+                 "source_latency_p99_ms=%lld source_latency_p999_ms=%lld "
+                 "commit_failures=%llu",
                  (unsigned long long)s->consumed, (unsigned long long)s->applied,
                  (unsigned long long)s->stale, (unsigned long long)s->skipped,
                  (unsigned long long)s->dlq, (unsigned long long)s->retries,
                  (long long)s->latency_p50_ms, (long long)s->latency_p99_ms,
-                 (unsigned long long)s->fetch_wakes,
+                 (long long)s->latency_p999_ms, (long long)s->source_latency_p50_ms,
+                 (long long)s->source_latency_p99_ms, (long long)s->source_latency_p999_ms,
                  (unsigned long long)s->commit_failures);
     cdc_pipeline_destroy(p);
     cdc_log_info("stopped");

@@ -139,12 +139,6 @@ static const cdc_configkey_t core_keys[] = {
              "one (on a thread of its own). Batches still complete, and "
              "offsets are still stored, in order; false writes and decodes "
              "by turns."},
-    {.name = "fetch.wake.ms", .field = FIELD(fetch_wake_ms),
-     .type = CDC_KEY_DURATION, .def = "50", .min = 0, .max = 60000,
-     .desc = "While the pipeline lags, how often the partitions' leaders are "
-             "asked for their watermarks so that librdkafka 2.0 resumes "
-             "fetching as soon as its prefetch queue drains instead of up to "
-             "a second later (docs/decisions.md); 0 turns this off."},
     {.name = "shutdown.timeout.ms", .field = FIELD(shutdown_timeout_ms),
      .type = CDC_KEY_DURATION, .def = "30000", .min = 0, .max = HOUR_MS,
      .desc = "On SIGTERM, how long the batch in flight may take to finish "

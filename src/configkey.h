@@ -86,7 +86,6 @@ typedef struct cdc_settings {
     int64_t errors_retry_backoff_max_ms;
     int64_t commit_interval_ms;
     bool apply_overlap;
-    int64_t fetch_wake_ms;
     int64_t shutdown_timeout_ms;
     const char *http_listen; /* HOST:PORT or "off" */
     const char *log_level;   /* cdc_log_level_parse */

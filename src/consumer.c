@@ -6,7 +6,6 @@
 
 #include "clock.h"
 #include "errstr.h"
-#include "fetchwake.h"
 #include "log.h"
 
 struct cdc_consumer {
@@ -15,7 +14,6 @@ struct cdc_consumer {
     void (*on_eof)(void *opaque, const char *topic, int32_t partition);
     void *opaque;
     int assigned;
-    cdc_fetchwake_t *waker;
     cdc_consumer_commit_failed_cb_t *on_commit_failed;
     unsigned long commit_failures; /* partitions whose commit failed */
     /* The last commit error logged, when, and the failures since then that
@@ -31,6 +29,10 @@ struct cdc_consumer {
  * client-final-message, which Kafka 4 brokers reject whatever the password
  * (librdkafka#4895), and abort in rd_kafka_destroy() when a
  * cooperative-sticky member leaves before its first assignment (#4312). */
+/* How long a partition whose prefetch queue is full waits before its
+ * fetcher looks again (librdkafka's fetch.queue.backoff.ms; consumer_configure). */
+#define CDC_CONSUMER_FETCH_QUEUE_BACKOFF_MS "10"
+
 #if RD_KAFKA_VERSION < 0x020601ff
 #error "cdcsink needs librdkafka 2.6.1 or newer: ./scripts/deps builds 2.8.0"
 #endif
@@ -245,12 +247,18 @@ static int consumer_configure(rd_kafka_conf_t *conf, const cdc_config_t *cfg,
         return -1;
     /* librdkafka prefetches up to 64 MiB by default; a sink pipeline needs
      * a few batches ahead, not that (small RSS). A small queue is only fast
-     * because the fetch waker (fetchwake.h) restarts the fetcher as soon as
-     * it drains: measured with jsonl on one partition, 4 MiB with the waker
-     * gave 97k events/s at 31 MiB RSS; 12 MiB without it 65k at 54 MiB
-     * (docs/decisions.md). Smaller fetch responses keep the refill even. */
+     * if the fetcher refills it as soon as it has room: once the queue is
+     * full, librdkafka backs the partition's fetches off for
+     * fetch.queue.backoff.ms, 1000 by default, and a consumer faster than
+     * one queue a second then waits most of each second (jsonl over 110k
+     * Debezium records: 10k events/s at 1000 ms, 273k at 10 ms; see
+     * docs/decisions.md). Smaller fetch responses keep the refill even. */
     if (!cdc_config_kafka_given(cfg, "queued.max.messages.kbytes") &&
         conf_set(conf, "queued.max.messages.kbytes", "4096", errstr, errstr_size))
+        return -1;
+    if (!cdc_config_kafka_given(cfg, "fetch.queue.backoff.ms") &&
+        conf_set(conf, "fetch.queue.backoff.ms", CDC_CONSUMER_FETCH_QUEUE_BACKOFF_MS,
+                 errstr, errstr_size))
         return -1;
     /* Its queued.min.messages (100,000 a partition by default) fills the
      * queue up to the kbytes cap whatever the batch; two batches ahead is
@@ -357,15 +365,12 @@ cdc_consumer_t *cdc_consumer_new(const cdc_config_t *cfg,
         free(c);
         return NULL;
     }
-    int wake_ms = (int)cdc_config_settings(cfg)->fetch_wake_ms;
-    if (wake_ms > 0) c->waker = cdc_fetchwake_start(c->rk, wake_ms);
     return c;
 }
 
 void cdc_consumer_destroy(cdc_consumer_t *c)
 {
     if (!c) return;
-    cdc_fetchwake_stop(c->waker);
     rd_kafka_consumer_close(c->rk); /* leaves the group */
     rd_kafka_destroy(c->rk);
     free(c);
@@ -466,7 +471,3 @@ rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *c) { return c->rk; }
 
 int cdc_consumer_assigned_count(cdc_consumer_t *c) { return c->assigned; }
 
-unsigned long cdc_consumer_fetch_wakes(const cdc_consumer_t *c)
-{
-    return cdc_fetchwake_sent(c->waker);
-}

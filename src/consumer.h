@@ -81,8 +81,6 @@ unsigned long cdc_consumer_commit_failures(const cdc_consumer_t *consumer);
 
 rd_kafka_t *cdc_consumer_handle(cdc_consumer_t *consumer);
 
-/* Watermark requests the fetch waker sent so far (see fetchwake.h). */
-unsigned long cdc_consumer_fetch_wakes(const cdc_consumer_t *consumer);
 
 /* Number of partitions assigned to us now. */
 int cdc_consumer_assigned_count(cdc_consumer_t *consumer);

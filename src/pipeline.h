@@ -25,12 +25,18 @@ typedef struct cdc_pipeline_stats {
     uint64_t dlq;
     uint64_t retries;
     uint64_t batches;
-    uint64_t fetch_wakes; /* watermark requests sent by the fetch waker */
     uint64_t commit_failures; /* partition commits that failed */
     /* Time from the Kafka record's timestamp to the end of its batch (sink
-     * committed, offsets stored), over every record so far. */
+     * committed, offsets stored), over every record so far; -1 before the
+     * first. */
     int64_t latency_p50_ms;
     int64_t latency_p99_ms;
+    int64_t latency_p999_ms;
+    /* The same from the change's commit at the source (source.ts_ms):
+     * what a reader of the sink waits for, Debezium's part included. */
+    int64_t source_latency_p50_ms;
+    int64_t source_latency_p99_ms;
+    int64_t source_latency_p999_ms;
 } cdc_pipeline_stats_t;
 
 typedef enum cdc_pipeline_exit {

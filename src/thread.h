@@ -1,7 +1,7 @@
 /* thread — starting helper threads that never take the process's signals.
  *
  * Signals belong to the main thread: its handlers set the flags its loop
- * reads. A helper thread (HTTP server, fetch waker) starts with every
+ * reads. A helper thread (the HTTP server) starts with every
  * signal blocked so a SIGTERM can never land in it. */
 #ifndef CDC_THREAD_H
 #define CDC_THREAD_H

@@ -31,4 +31,16 @@ say "log.format=json: every line is a JSON object with the pipeline"
 jq -e -s 'length > 3 and all(.[]; .pipeline == "'"$test_name-$uid"'" and (.level | type) == "string")' \
     "$work/cdcsink.log" >/dev/null || fail "the log is not JSON lines: $(head -3 "$work/cdcsink.log")"
 jq -e -s 'any(.[]; .msg == "stopped")' "$work/cdcsink.log" >/dev/null || fail "no 'stopped' line in the log"
+say "the stop line: 50 consumed; both latencies measured, each change committed at the source before Kafka had it"
+stop=$(jq -r 'select(.msg | startswith("stopping:")) | .msg' "$work/cdcsink.log")
+echo "$stop"
+field() { grep -oE "(^| )$1=-?[0-9]+" <<<"$stop" | cut -d= -f2; }
+[ "$(field consumed)" = 50 ] || fail "consumed=$(field consumed), want 50"
+for f in latency_p50_ms latency_p99_ms latency_p999_ms \
+         source_latency_p50_ms source_latency_p99_ms source_latency_p999_ms; do
+    [ "$(field "$f")" -ge 0 ] || fail "$f=$(field "$f"): not measured"
+done
+[ "$(field source_latency_p50_ms)" -ge "$(field latency_p50_ms)" ] &&
+    [ "$(field source_latency_p999_ms)" -ge "$(field latency_p999_ms)" ] ||
+    fail "from the source commit shorter than from the Kafka append"
 echo ok

@@ -232,7 +232,6 @@ static void test_topics_regex_gets_anchor(void)
     "errors.retry.backoff.max.ms = 9000\n"                                   \
     "commit.interval.ms = 4321\n"                                            \
     "apply.overlap = false\n"                                                \
-    "fetch.wake.ms = 17\n"                                                   \
     "shutdown.timeout.ms = 2500\n"                                           \
     "http.listen = 0.0.0.0:9500\n"                                           \
     "log.level = debug\n"                                                    \
@@ -326,7 +325,6 @@ static void test_settings_fields_by_name(void)
         NAMED("errors.retry.backoff.max.ms", errors_retry_backoff_max_ms),
         NAMED("commit.interval.ms", commit_interval_ms),
         NAMED("apply.overlap", apply_overlap),
-        NAMED("fetch.wake.ms", fetch_wake_ms),
         NAMED("shutdown.timeout.ms", shutdown_timeout_ms),
         NAMED("http.listen", http_listen),
         NAMED("log.level", log_level),

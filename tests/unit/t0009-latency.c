@@ -1,5 +1,5 @@
 /* t0009-latency — the append-to-commit latency histogram behind
- * cdc_pipeline_stats()'s latency_p50_ms/p99_ms: nearest-rank percentiles
+ * cdc_pipeline_stats()'s latency_p50/p99/p999_ms (and source_latency_*): nearest-rank percentiles
  * without interpolation, -1 when empty, samples below 0 counted as 0 and
  * above the top bucket as the top bucket. No servers. */
 #include <stdint.h>
@@ -18,6 +18,15 @@ static void test_uniform_1_to_100(cdc_latency_t *l)
     CHECK_INT(cdc_latency_percentile(l, 0.0), 1);
     CHECK_INT(cdc_latency_percentile(l, 1.0), 100);
     CHECK_INT(cdc_latency_percentile(l, 0.25), 25);
+    CHECK_INT(cdc_latency_percentile(l, 0.999), 99); /* rank floor(98.9) */
+}
+
+/* p999 of 10,000 samples 1..10000 ms is rank 9989: 9990 ms. */
+static void test_p999(cdc_latency_t *l)
+{
+    for (int ms = 1; ms <= 10000; ms++) cdc_latency_record(l, ms);
+    CHECK_INT(cdc_latency_percentile(l, 0.999), 9990);
+    CHECK_INT(cdc_latency_percentile(l, 0.99), 9900);
 }
 
 static void test_empty(cdc_latency_t *l)
@@ -70,7 +79,7 @@ int main(void)
     if (!l) return 1;
     void (*tests[])(cdc_latency_t *) = {test_uniform_1_to_100, test_empty,
                                         test_single_sample, test_counts_weigh,
-                                        test_clamping};
+                                        test_clamping, test_p999};
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         memset(l, 0, sizeof *l); /* all zeroes is empty */
         tests[i](l);
