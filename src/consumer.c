@@ -14,6 +14,7 @@ struct cdc_consumer {
     void (*on_eof)(void *opaque, const char *topic, int32_t partition);
     void *opaque;
     int assigned;
+    bool paused_all; /* cdc_consumer_pause_all(true) in force (a retry) */
     cdc_consumer_commit_failed_cb_t *on_commit_failed;
     unsigned long commit_failures; /* partitions whose commit failed */
     /* The last commit error logged, when, and the failures since then that
@@ -137,6 +138,13 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             cdc_log_error("assign failed: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
+        /* librdkafka keeps a partition's pause across its revocation: one
+         * paused by a retry and revoked (or lost) before the retry ended
+         * was left out of the resume, and would come back paused, never
+         * fetched again (the chaos suite met it). A newly assigned
+         * partition takes the pipeline's current state. */
+        if (c->paused_all) rd_kafka_pause_partitions(rk, parts);
+        else rd_kafka_resume_partitions(rk, parts);
         c->assigned = cooperative ? c->assigned + parts->cnt : parts->cnt;
         if (c->on_rebalance) c->on_rebalance(rk, true, parts, c->opaque);
         return;
@@ -411,6 +419,7 @@ rd_kafka_message_t *cdc_consumer_poll(cdc_consumer_t *c, int timeout_ms,
 
 void cdc_consumer_pause_all(cdc_consumer_t *c, bool pause)
 {
+    c->paused_all = pause;
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(c->rk, &parts) || !parts) return;
     if (parts->cnt > 0) {
