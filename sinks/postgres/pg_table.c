@@ -268,10 +268,28 @@ static bool is_pk_field(const cdc_pg_table_options_t *o, const cdc_event_t *ev,
     return ev->key_schema && cdc_row_schema_find(ev->key_schema, name) >= 0;
 }
 
-static cdc_pg_status_t run_ddl(PGconn *conn, const char *sql, const char *what,
+/* Replicas of one pipeline start together and meet the same new tables:
+ * CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE of the
+ * same name (the loser fails with 23505 on the catalog's unique index, and
+ * a replica stopped on it at start in tests/bench/scale-out). Every DDL
+ * statement of the sink takes this transaction-scoped lock first, so the
+ * second replica waits, then finds the object there. The statements are
+ * sent as one simple query: one implicit transaction, the lock included. */
+#define DDL_LOCK_SQL "SELECT pg_advisory_xact_lock(6363647370); "
+
+static cdc_pg_status_t run_ddl(PGconn *conn, const char *ddl, const char *what,
                                char *sqlstate, char *errstr, size_t errstr_size)
 {
+    char *sql = malloc(sizeof DDL_LOCK_SQL + strlen(ddl));
+    if (!sql) {
+        sqlstate[0] = '\0';
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return CDC_PG_RETRY;
+    }
+    memcpy(sql, DDL_LOCK_SQL, sizeof DDL_LOCK_SQL - 1);
+    strcpy(sql + sizeof DDL_LOCK_SQL - 1, ddl);
     PGresult *res = PQexec(conn, sql);
+    free(sql);
     cdc_pg_status_t s = CDC_PG_OK;
     sqlstate[0] = '\0';
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
