@@ -72,8 +72,12 @@ static const cdc_configkey_t core_keys[] = {
      .def = "500", .min = 1, .max = 100000,
      .desc = "Most records applied to the sink in one batch."},
     {.name = "batch.max.wait.ms", .field = FIELD(batch_max_wait_ms),
-     .type = CDC_KEY_DURATION, .def = "100", .min = 0, .max = HOUR_MS,
-     .desc = "Longest wait for a batch to fill before it is applied anyway."},
+     .type = CDC_KEY_DURATION, .def = "0", .min = 0, .max = HOUR_MS,
+     .desc = "Longest wait for more records once the fetched ones are "
+             "taken and the sink is idle. 0 (natural batching) applies what "
+             "has arrived at once; while a batch is being written the next "
+             "one fills anyway, so batches grow with the load. A wait trades "
+             "latency for fewer, larger writes."},
     {.name = "batch.max.bytes", .field = FIELD(batch_max_bytes), .type = CDC_KEY_INT,
      .def = "16777216", .min = 1, .max = 1073741824,
      .desc = "Most bytes of record keys and values in one batch: a batch is "
@@ -155,6 +159,17 @@ static const cdc_configkey_t core_keys[] = {
     {.name = "log.format", .field = FIELD(log_format), .type = CDC_KEY_ENUM,
      .def = "logfmt", .values = (const char *const[]){"logfmt", "json", NULL},
      .desc = "Log lines as logfmt or as one JSON object each."},
+    {.name = "source.connection.url", .field = FIELD(source_connection_url),
+     .type = CDC_KEY_STRING, .flags = CDC_KEY_URL,
+     .doc_range = "libpq URI or `key=value` string",
+     .desc = "The source database Debezium reads, for `cdcsink verify` "
+             "(nothing else reads it). Give it a role that may only read: "
+             "verify reads every compared row once (docs/operations.md, "
+             "\"Verifying a sink\"); the password is never printed."},
+    {.name = "verify.rate.limit.rows", .field = FIELD(verify_rate_limit_rows),
+     .type = CDC_KEY_INT, .def = "100000", .min = 0, .max = INT64_C(100000000),
+     .desc = "Most source rows `cdcsink verify` reads a second, to bound "
+             "its load on the source; 0 reads as fast as the servers go."},
 };
 
 static const cdc_configkeys_t core = {

@@ -90,6 +90,8 @@ typedef struct cdc_settings {
     const char *http_listen; /* HOST:PORT or "off" */
     const char *log_level;   /* cdc_log_level_parse */
     const char *log_format;  /* "logfmt" or "json" */
+    const char *source_connection_url; /* `cdcsink verify`; password secret */
+    int64_t verify_rate_limit_rows;
 } cdc_settings_t;
 
 /* The keys of one sink (or, with sink NULL, the core keys). */

@@ -65,6 +65,20 @@ int cdc_route_check(const char *t, bool allow_key, char *errstr,
     return 0;
 }
 
+void cdc_route_key_part(cdc_buf_t *buf, size_t index, const char *text,
+                        size_t len)
+{
+    if (index) cdc_buf_putc(buf, ':');
+    if (!text) {
+        cdc_buf_puts(buf, "\\N");
+        return;
+    }
+    for (size_t k = 0; k < len; k++) {
+        if (text[k] == ':' || text[k] == '\\') cdc_buf_putc(buf, '\\');
+        cdc_buf_putc(buf, text[k]);
+    }
+}
+
 /* The key's values as text, escaped so that the parts stay apart. */
 void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *key,
                         cdc_buf_t *buf)
@@ -73,18 +87,14 @@ void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *k
     cdc_buf_t text;
     cdc_buf_init(&text);
     for (size_t i = 0; i < key_schema->ncolumns; i++) {
-        if (i) cdc_buf_putc(buf, ':');
         const cdc_value_t *v = &key[i];
         if (v->is_null) {
-            cdc_buf_puts(buf, "\\N");
+            cdc_route_key_part(buf, i, NULL, 0);
             continue;
         }
         cdc_buf_reset(&text);
         cdc_render_text(v, &key_schema->columns[i], &text);
-        for (size_t k = 0; k < text.len; k++) {
-            if (text.data[k] == ':' || text.data[k] == '\\') cdc_buf_putc(buf, '\\');
-            cdc_buf_putc(buf, text.data[k]);
-        }
+        cdc_route_key_part(buf, i, text.data ? text.data : "", text.len);
         if (text.failed) buf->failed = true;
     }
     cdc_buf_free(&text);

@@ -37,4 +37,10 @@ void cdc_route_format_keyed(const char *template_text, const cdc_event_t *event,
 void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *key,
                         cdc_buf_t *buf);
 
+/* Appends one key column's text (NULL: a NULL value) as ${key} renders it,
+ * with the `:` before every column but the first (index 0): lets a reader
+ * of a store's own key columns (`cdcsink verify`) name keys the same way. */
+void cdc_route_key_part(cdc_buf_t *buf, size_t index, const char *text,
+                        size_t len);
+
 #endif

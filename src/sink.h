@@ -32,6 +32,7 @@
 #include "configkey.h"
 #include "event.h"
 #include "plan.h"
+#include "verify.h"
 
 typedef enum cdc_sink_status {
     CDC_SINK_OK = 0,
@@ -78,6 +79,9 @@ typedef struct cdc_sink_ops {
     /* `cdcsink version`: the client library the sink writes with and its
      * version, e.g. "libpq 15.14"; NULL when it needs none of its own. */
     void (*library)(char *out, size_t size);
+    /* `cdcsink verify`: the sink's half of comparing it with the source
+     * (src/verify.h); NULL for a sink that cannot be verified yet. */
+    const cdc_verify_ops_t *verify;
 } cdc_sink_ops_t;
 
 /* One line per built sink for `cdcsink version`: its name and, where it

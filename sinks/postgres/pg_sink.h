@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config.h"
 #include "event.h"
 #include "pg_sql.h"
 #include "pg_table.h"
@@ -74,6 +75,13 @@ typedef struct pg_work {
     const int *source;            /* table column → index into row */
     const int *map;               /* row column → table column */
 } pg_work_t;
+
+/* The sink's settings with one session open on the target, for readers
+ * (`cdcsink verify`): no migration, no DDL. NULL with errstr. Free with
+ * cdc_pg_sink_free. */
+pg_sink_t *cdc_pg_sink_connect_reader(const cdc_config_t *cfg, char *errstr,
+                                      size_t errstr_size);
+void cdc_pg_sink_free(pg_sink_t *s);
 
 /* Drops the sessions that broke, keeps the others (postgres.c). */
 void cdc_pg_forget_broken(pg_sink_t *s);

@@ -92,11 +92,9 @@ static cdc_pg_table_t *table_from_result(const PGresult *res,
     return t;
 }
 
-cdc_pg_status_t cdc_pg_table_load(PGconn *conn, const char *schema,
-                                  const char *name,
-                                  const cdc_pg_table_options_t *o,
-                                  cdc_pg_table_t **out, char *errstr,
-                                  size_t errstr_size)
+cdc_pg_status_t cdc_pg_table_read(PGconn *conn, const char *schema,
+                                  const char *name, cdc_pg_table_t **out,
+                                  char *errstr, size_t errstr_size)
 {
     const char *params[2] = {schema, name};
     PGresult *res = PQexecParams(conn, catalog_sql, 2, NULL, params, NULL,
@@ -109,13 +107,29 @@ cdc_pg_status_t cdc_pg_table_load(PGconn *conn, const char *schema,
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
+        cdc_errstr_set(errstr, errstr_size, "table \"%s\".\"%s\" does not exist",
+                       schema, name);
+        return CDC_PG_MISSING;
+    }
+    *out = table_from_result(res, schema, name);
+    PQclear(res);
+    (*out)->position_column = (*out)->deleted_column = -1;
+    return CDC_PG_OK;
+}
+
+cdc_pg_status_t cdc_pg_table_load(PGconn *conn, const char *schema,
+                                  const char *name,
+                                  const cdc_pg_table_options_t *o,
+                                  cdc_pg_table_t **out, char *errstr,
+                                  size_t errstr_size)
+{
+    cdc_pg_table_t *t = NULL;
+    cdc_pg_status_t st = cdc_pg_table_read(conn, schema, name, &t, errstr, errstr_size);
+    if (st == CDC_PG_MISSING)
         cdc_errstr_set(errstr, errstr_size,
                        "table \"%s\".\"%s\" does not exist (create it, or set "
                        "auto.create=true)", schema, name);
-        return CDC_PG_MISSING;
-    }
-    cdc_pg_table_t *t = table_from_result(res, schema, name);
-    PQclear(res);
+    if (st != CDC_PG_OK) return st;
     t->position_column = cdc_pg_table_find(t, o->position_column);
     t->deleted_column = cdc_pg_table_find(t, o->deleted_column);
     if (t->npk == 0 || t->position_column < 0) {
@@ -277,19 +291,10 @@ static bool is_pk_field(const cdc_pg_table_options_t *o, const cdc_event_t *ev,
  * sent as one simple query: one implicit transaction, the lock included. */
 #define DDL_LOCK_SQL "SELECT pg_advisory_xact_lock(6363647370); "
 
-static cdc_pg_status_t run_ddl(PGconn *conn, const char *ddl, const char *what,
+static cdc_pg_status_t run_ddl(PGconn *conn, const char *sql, const char *what,
                                char *sqlstate, char *errstr, size_t errstr_size)
 {
-    char *sql = malloc(sizeof DDL_LOCK_SQL + strlen(ddl));
-    if (!sql) {
-        sqlstate[0] = '\0';
-        cdc_errstr_set(errstr, errstr_size, "out of memory");
-        return CDC_PG_RETRY;
-    }
-    memcpy(sql, DDL_LOCK_SQL, sizeof DDL_LOCK_SQL - 1);
-    strcpy(sql + sizeof DDL_LOCK_SQL - 1, ddl);
     PGresult *res = PQexec(conn, sql);
-    free(sql);
     cdc_pg_status_t s = CDC_PG_OK;
     sqlstate[0] = '\0';
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -302,57 +307,88 @@ static cdc_pg_status_t run_ddl(PGconn *conn, const char *ddl, const char *what,
     return s;
 }
 
+size_t cdc_pg_table_create_sql(cdc_buf_t *sql, const char *quoted_schema,
+                                const char *qualified,
+                                const cdc_pg_table_options_t *o,
+                                const cdc_event_t *ev)
+{
+    const cdc_row_schema_t *row = ev->row_schema;
+    cdc_buf_puts(sql, DDL_LOCK_SQL "CREATE SCHEMA IF NOT EXISTS ");
+    cdc_buf_puts(sql, quoted_schema);
+    cdc_buf_puts(sql, "; CREATE TABLE IF NOT EXISTS ");
+    cdc_buf_puts(sql, qualified);
+    cdc_buf_puts(sql, " (");
+    size_t npk = 0;
+    for (size_t i = 0; i < row->ncolumns; i++) {
+        const cdc_column_t *c = &row->columns[i];
+        cdc_pg_sql_quote_ident(sql, c->name);
+        cdc_buf_putc(sql, ' ');
+        cdc_pg_table_type_for(c, sql);
+        cdc_buf_puts(sql, ", ");
+        npk += is_pk_field(o, ev, c->name);
+    }
+    cdc_pg_sql_quote_ident(sql, o->position_column);
+    cdc_buf_puts(sql, " bigint NOT NULL, ");
+    cdc_pg_sql_quote_ident(sql, o->deleted_column);
+    cdc_buf_puts(sql, " boolean NOT NULL DEFAULT false, PRIMARY KEY (");
+    for (size_t i = 0, k = 0; i < row->ncolumns; i++) {
+        if (!is_pk_field(o, ev, row->columns[i].name)) continue;
+        if (k++) cdc_buf_puts(sql, ", ");
+        cdc_pg_sql_quote_ident(sql, row->columns[i].name);
+    }
+    cdc_buf_puts(sql, "))");
+    return npk;
+}
+
 cdc_pg_status_t cdc_pg_table_create(PGconn *conn, const char *schema,
                                     const char *name,
                                     const cdc_pg_table_options_t *o,
                                     const cdc_event_t *ev, char *sqlstate,
                                     char *errstr, size_t errstr_size)
 {
-    const cdc_row_schema_t *row = ev->row_schema;
     sqlstate[0] = '\0';
-    if (!row) {
+    if (!ev->row_schema) {
         cdc_errstr_set(errstr, errstr_size,
                        "cannot create %s.%s from a record without a value "
                        "schema", schema, name);
         return CDC_PG_FATAL;
     }
-    cdc_buf_t sql;
+    cdc_buf_t quoted_schema, sql;
+    cdc_buf_init(&quoted_schema);
     cdc_buf_init(&sql);
-    cdc_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
-    cdc_pg_sql_quote_ident(&sql, schema);
-    cdc_buf_puts(&sql, "; CREATE TABLE IF NOT EXISTS ");
+    cdc_pg_sql_quote_ident(&quoted_schema, schema);
     char *qualified = qualified_name(schema, name);
-    cdc_buf_puts(&sql, qualified);
-    cdc_buf_puts(&sql, " (");
-    size_t npk = 0;
-    for (size_t i = 0; i < row->ncolumns; i++) {
-        const cdc_column_t *c = &row->columns[i];
-        cdc_pg_sql_quote_ident(&sql, c->name);
-        cdc_buf_putc(&sql, ' ');
-        cdc_pg_table_type_for(c, &sql);
-        cdc_buf_puts(&sql, ", ");
-        npk += is_pk_field(o, ev, c->name);
-    }
-    cdc_pg_sql_quote_ident(&sql, o->position_column);
-    cdc_buf_puts(&sql, " bigint NOT NULL, ");
-    cdc_pg_sql_quote_ident(&sql, o->deleted_column);
-    cdc_buf_puts(&sql, " boolean NOT NULL DEFAULT false, PRIMARY KEY (");
-    for (size_t i = 0, k = 0; i < row->ncolumns; i++) {
-        if (!is_pk_field(o, ev, row->columns[i].name)) continue;
-        if (k++) cdc_buf_puts(&sql, ", ");
-        cdc_pg_sql_quote_ident(&sql, row->columns[i].name);
-    }
-    cdc_buf_puts(&sql, "))");
+    size_t npk = cdc_pg_table_create_sql(&sql, quoted_schema.data ? quoted_schema.data : "",
+                                         qualified ? qualified : "", o, ev);
     cdc_pg_status_t s = CDC_PG_FATAL;
-    if (npk == 0)
+    if (!qualified || sql.failed || quoted_schema.failed) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        s = CDC_PG_RETRY;
+    } else if (npk == 0) {
         cdc_errstr_set(errstr, errstr_size,
                        "cannot create %s: no primary key (the record has no "
                        "key and pk.fields is not set)", qualified);
-    else
+    } else {
         s = run_ddl(conn, sql.data, qualified, sqlstate, errstr, errstr_size);
+    }
     free(qualified);
+    cdc_buf_free(&quoted_schema);
     cdc_buf_free(&sql);
     return s;
+}
+
+void cdc_pg_table_add_columns_sql(cdc_buf_t *sql, const cdc_pg_table_t *t,
+                                  const cdc_column_t *const *columns,
+                                  size_t count)
+{
+    cdc_buf_puts(sql, DDL_LOCK_SQL "ALTER TABLE ");
+    cdc_buf_puts(sql, t->qualified);
+    for (size_t i = 0; i < count; i++) {
+        cdc_buf_puts(sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
+        cdc_pg_sql_quote_ident(sql, columns[i]->name);
+        cdc_buf_putc(sql, ' ');
+        cdc_pg_table_type_for(columns[i], sql);
+    }
 }
 
 cdc_pg_status_t cdc_pg_table_add_columns(PGconn *conn, const cdc_pg_table_t *t,
@@ -362,14 +398,7 @@ cdc_pg_status_t cdc_pg_table_add_columns(PGconn *conn, const cdc_pg_table_t *t,
 {
     cdc_buf_t sql;
     cdc_buf_init(&sql);
-    cdc_buf_puts(&sql, "ALTER TABLE ");
-    cdc_buf_puts(&sql, t->qualified);
-    for (size_t i = 0; i < count; i++) {
-        cdc_buf_puts(&sql, i ? ", ADD COLUMN IF NOT EXISTS " : " ADD COLUMN IF NOT EXISTS ");
-        cdc_pg_sql_quote_ident(&sql, columns[i]->name);
-        cdc_buf_putc(&sql, ' ');
-        cdc_pg_table_type_for(columns[i], &sql);
-    }
+    cdc_pg_table_add_columns_sql(&sql, t, columns, count);
     cdc_pg_status_t s = CDC_PG_RETRY;
     sqlstate[0] = '\0';
     if (sql.failed)

@@ -29,6 +29,13 @@ typedef struct cdc_pg_table_options {
     const char *const *pk_fields; /* NULL-terminated; NULL: the key's */
 } cdc_pg_table_options_t;
 
+/* Reads schema.name's columns and primary key from the catalog, whatever
+ * table it is (a source table too: no position column needed). MISSING
+ * when it does not exist. */
+cdc_pg_status_t cdc_pg_table_read(PGconn *conn, const char *schema,
+                                  const char *name, cdc_pg_table_t **out,
+                                  char *errstr, size_t errstr_size);
+
 /* Loads schema.name from the catalog into a new table. MISSING when it
  * does not exist; FATAL when it has no primary key or no position column. */
 cdc_pg_status_t cdc_pg_table_load(PGconn *conn, const char *schema,
@@ -55,6 +62,18 @@ cdc_pg_status_t cdc_pg_table_add_columns(PGconn *conn,
                                          const cdc_column_t *const *columns,
                                          size_t count, char *sqlstate,
                                          char *errstr, size_t errstr_size);
+
+/* The statements the two calls above send, built without a server (the
+ * unit tests read them). Each begins with the sink's DDL advisory lock, so
+ * replicas meeting the same missing object queue instead of failing.
+ * create_sql returns how many primary-key columns it found (0: no key). */
+size_t cdc_pg_table_create_sql(cdc_buf_t *sql, const char *quoted_schema,
+                               const char *qualified,
+                               const cdc_pg_table_options_t *options,
+                               const cdc_event_t *event);
+void cdc_pg_table_add_columns_sql(cdc_buf_t *sql, const cdc_pg_table_t *table,
+                                  const cdc_column_t *const *columns,
+                                  size_t count);
 
 /* The PostgreSQL type auto.create gives a column (docs: the sink README). */
 void cdc_pg_table_type_for(const cdc_column_t *column, cdc_buf_t *out);

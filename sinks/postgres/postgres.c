@@ -13,6 +13,7 @@
 #include "pg_migrate.h"
 #include "pg_plan.h"
 #include "pg_sink.h"
+#include "pg_verify.h"
 #include "pg_write.h"
 #include "route.h"
 
@@ -226,6 +227,24 @@ static int pg_migrate(const cdc_config_t *cfg, int *applied, char *errstr,
     return rc;
 }
 
+pg_sink_t *cdc_pg_sink_connect_reader(const cdc_config_t *cfg, char *errstr,
+                                      size_t errstr_size)
+{
+    pg_sink_t *s = pg_sink_new(cfg);
+    if (!s) {
+        cdc_errstr_set(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    s->npool = 1; /* one session reads; the others stay unopened */
+    if (pg_conn_open(s, &s->pool[0], errstr, errstr_size) != CDC_SINK_OK) {
+        pg_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cdc_pg_sink_free(pg_sink_t *s) { pg_close(s); }
+
 static int pg_ping(void *state)
 {
     pg_sink_t *s = state;
@@ -317,4 +336,5 @@ const cdc_sink_ops_t cdc_postgres_sink = {
     .close = pg_close,
     .migrate = pg_migrate,
     .library = pg_library,
+    .verify = &cdc_pg_verify_ops,
 };

@@ -130,7 +130,7 @@ static void test_full_example_values_and_defaults(void)
     CHECK_STR(cdc_config_get(cfg, "table.name.format"),
               "${source.schema}_${source.table}");
     /* defaults */
-    CHECK_INT(cdc_config_get_int(cfg, "batch.max.wait.ms"), 100);
+    CHECK_INT(cdc_config_get_int(cfg, "batch.max.wait.ms"), 0);
     CHECK_INT(cdc_config_get_int(cfg, "schema.registry.timeout.ms"), 10000);
     CHECK_STR(cdc_config_get(cfg, "position.field"), "source.lsn");
     CHECK_INT(cdc_config_get_int(cfg, "delete.retention.ms"), 604800000);
@@ -235,7 +235,9 @@ static void test_topics_regex_gets_anchor(void)
     "shutdown.timeout.ms = 2500\n"                                           \
     "http.listen = 0.0.0.0:9500\n"                                           \
     "log.level = debug\n"                                                    \
-    "log.format = json\n"
+    "log.format = json\n"                                                    \
+    "source.connection.url = postgresql://reader:s3cret@source/app\n"       \
+    "verify.rate.limit.rows = 5000\n"
 
 /* Size and alignment of the C type a row's field has (cdc_settings_t). */
 static size_t field_size(cdc_configkey_type_t type, size_t *align)
@@ -329,6 +331,8 @@ static void test_settings_fields_by_name(void)
         NAMED("http.listen", http_listen),
         NAMED("log.level", log_level),
         NAMED("log.format", log_format),
+        NAMED("source.connection.url", source_connection_url),
+        NAMED("verify.rate.limit.rows", verify_rate_limit_rows),
     };
     const cdc_configkeys_t *core = cdc_configkey_core();
     CHECK_INT(sizeof named / sizeof named[0], core->count);
@@ -751,7 +755,7 @@ static void test_print_masks_secrets(void)
     cfg = parse(BASE);
     out = cfg ? printed(cfg) : NULL;
     CHECK(out && strstr(out, "\njsonl.path = -\n"));
-    CHECK(out && !strstr(out, "connection.url"));
+    CHECK(out && !strstr(out, "\nconnection.url"));
     CHECK(out && !strstr(out, "table.schema"));
     free(out);
     cdc_config_destroy(cfg);
