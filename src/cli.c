@@ -119,22 +119,26 @@ static const cli_command_t commands[] = {
      ">= --crit, 3 UNKNOWN (broker unreachable, bad usage or config).\n",
      cmd_lag},
     {"verify", "prove the sink equals the source, table by table",
-     "cdcsink verify -c FILE [--table T] [--full] [--settle MS] [--wait MS]\n"
-     "               [--keys N] [--json]\n\n"
+     "cdcsink verify -c FILE [--table T] [--sample N|--full] [--settle MS]\n"
+     "               [--wait MS] [--keys N] [--json] [--repair]\n\n"
      "Compares every source table behind the pipeline's topics (Debezium's\n"
      "prefix.schema.table; --table SCHEMA.TABLE or TABLE picks one) with\n"
      "what the sink holds, reading the source at source.connection.url at\n"
      "most verify.rate.limit.rows rows a second. --full (the default) reads\n"
-     "every row. A key that differs is read again for --settle MS (default\n"
-     "5000) and until Debezium has published what the source had committed\n"
-     "when the tables were read (at most --wait MS, default 60000); one that\n"
-     "converges, keeps changing at the source, or has a change in Kafka the\n"
-     "pipeline has not committed yet is in flight, not divergent. A table\n"
-     "whose differences Debezium may still hold is not checked. Prints per\n"
-     "table the rows compared, missing, extra, different and in flight, and\n"
-     "the first --keys N (default 10) divergent keys. Exit 0 equal, 1\n"
-     "divergent, 2 bad usage or config, 3 could not check (a store or the\n"
-     "broker unreachable, a table that cannot be read).\n",
+     "every row; --sample N compares N keys picked at random on each side\n"
+     "of each table. A key that differs is read again for --settle MS\n"
+     "(default 5000) and until Debezium has published what the source had\n"
+     "committed when the tables were read (at most --wait MS, default\n"
+     "60000); one that converges, keeps changing at the source, or has a\n"
+     "change in Kafka the pipeline has not committed yet is in flight, not\n"
+     "divergent. A table whose differences Debezium may still hold is not\n"
+     "checked. Prints per table the rows compared, missing, extra, different\n"
+     "and in flight, and the first --keys N (default 10) divergent keys.\n"
+     "--repair writes each divergent key from the source's current row\n"
+     "through the sink's guarded path (never over anything newer) and says\n"
+     "what it changed. Exit 0 equal (or all repaired), 1 divergent, 2 bad\n"
+     "usage or config, 3 could not check (a store or the broker unreachable,\n"
+     "a table that cannot be read).\n",
      cmd_verify},
     {"migrate", "apply cdcsink's own migrations to a PostgreSQL target",
      "cdcsink migrate -c FILE\n\n"
@@ -385,7 +389,9 @@ static int verify_parse_args(int argc, char **argv, verify_args_t *a)
         {"config", required_argument, NULL, 'c'}, {"table", required_argument, NULL, 't'},
         {"full", no_argument, NULL, 'f'},         {"settle", required_argument, NULL, 's'},
         {"keys", required_argument, NULL, 'k'},   {"json", no_argument, NULL, 'j'},
-        {"wait", required_argument, NULL, 'w'},   {"help", no_argument, NULL, 'h'},
+        {"wait", required_argument, NULL, 'w'},   {"repair", no_argument, NULL, 'r'},
+        {"sample", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const cli_command_t *cmd = cli_find("verify");
@@ -400,7 +406,10 @@ static int verify_parse_args(int argc, char **argv, verify_args_t *a)
         switch (ch) {
         case 'c': a->path = optarg; break;
         case 't': a->opt.table = optarg; break;
-        case 'f': break;
+        case 'f': a->opt.sample = 0; break;
+        case 'S':
+            if (verify_number(optarg, 100000000, &a->opt.sample) != 0) return -1;
+            break;
         case 's':
             if (verify_number(optarg, 3600000, &a->opt.settle_ms) != 0) return -1;
             break;
@@ -412,6 +421,7 @@ static int verify_parse_args(int argc, char **argv, verify_args_t *a)
             a->opt.keys_shown = (size_t)n;
             break;
         case 'j': a->json = true; break;
+        case 'r': a->opt.repair = true; break;
         case 'h': fputs(cmd->usage, stdout); return 1;
         default:
             fprintf(stderr, "cdcsink verify: unknown option or missing value '%s'\n\n%s",

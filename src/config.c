@@ -400,6 +400,12 @@ static int check_required(struct parse_ctx *p)
     if (topics && regex)
         return fail_at(p, "'topics' (line %d) and 'topics.regex' (line %d) "
                           "are both set; set exactly one", topics, regex);
+    if (cdc_config_get_int(cfg, "verify.interval.ms") > 0 &&
+        !cdc_config_is_set(cfg, "source.connection.url")) {
+        p->line = cdc_config_line(cfg, "verify.interval.ms");
+        return fail_at(p, "'verify.interval.ms' needs 'source.connection.url': "
+                          "continuous verify reads the source database");
+    }
     return 0;
 }
 

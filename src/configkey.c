@@ -166,10 +166,27 @@ static const cdc_configkey_t core_keys[] = {
              "(nothing else reads it). Give it a role that may only read: "
              "verify reads every compared row once (docs/operations.md, "
              "\"Verifying a sink\"); the password is never printed."},
+    {.name = "source.slot.name", .field = FIELD(source_slot_name),
+     .type = CDC_KEY_STRING,
+     .desc = "The replication slot of Debezium's connector (its `slot.name`) "
+             "on the source, for `cdcsink verify`: how far it has received "
+             "the WAL tells a change still in Debezium from a divergent row. "
+             "Unset, every logical slot of the source database counts, and "
+             "the least advanced one decides."},
     {.name = "verify.rate.limit.rows", .field = FIELD(verify_rate_limit_rows),
      .type = CDC_KEY_INT, .def = "100000", .min = 0, .max = INT64_C(100000000),
      .desc = "Most source rows `cdcsink verify` reads a second, to bound "
              "its load on the source; 0 reads as fast as the servers go."},
+    {.name = "verify.interval.ms", .field = FIELD(verify_interval_ms),
+     .type = CDC_KEY_DURATION, .def = "0", .min = 0, .max = DAY_MS,
+     .desc = "Continuous verify: `run` compares a sample of every table "
+             "with the source this often (0: never), and sets "
+             "`cdcsink_verify_divergent_rows`. Needs "
+             "`source.connection.url`."},
+    {.name = "verify.sample.rows", .field = FIELD(verify_sample_rows),
+     .type = CDC_KEY_INT, .def = "1000", .min = 1, .max = INT64_C(10000000),
+     .desc = "Keys continuous verify picks at random on each side of each "
+             "table per run."},
 };
 
 static const cdc_configkeys_t core = {

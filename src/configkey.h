@@ -91,7 +91,10 @@ typedef struct cdc_settings {
     const char *log_level;   /* cdc_log_level_parse */
     const char *log_format;  /* "logfmt" or "json" */
     const char *source_connection_url; /* `cdcsink verify`; password secret */
+    const char *source_slot_name;
     int64_t verify_rate_limit_rows;
+    int64_t verify_interval_ms;
+    int64_t verify_sample_rows;
 } cdc_settings_t;
 
 /* The keys of one sink (or, with sink NULL, the core keys). */

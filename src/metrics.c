@@ -53,6 +53,9 @@ struct cdc_metrics {
     double sum;
     uint64_t count;
     bool ready;
+    bool verified;               /* a continuous verify run has finished */
+    int64_t verify_divergent;    /* rows, as the last finished run found */
+    uint64_t verify_runs[3];     /* by result: equal, divergent, unknown */
 };
 
 /* Every line is a handful of short pieces; 512 bytes fits any of them but
@@ -337,6 +340,19 @@ void cdc_metrics_set_ready(cdc_metrics_t *m, bool ready)
     pthread_mutex_unlock(&m->lock);
 }
 
+void cdc_metrics_verified(cdc_metrics_t *m, int result, int64_t divergent)
+{
+    if (result < 0 || result > 2) return;
+    pthread_mutex_lock(&m->lock);
+    m->verify_runs[result]++;
+    /* A run that could not check says nothing about the rows. */
+    if (result != 2) {
+        m->verified = true;
+        m->verify_divergent = divergent;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- rendering ---- */
 
 static int part_cmp(const void *a, const void *b)
@@ -494,6 +510,25 @@ static void render_state(cdc_buf_t *b, const cdc_metrics_t *m)
     buf_printf(b, "cdcsink_ready{%s} %d\n", m->labels, m->ready ? 1 : 0);
 }
 
+/* Only in pipelines with verify.interval.ms: an absent series is "not
+ * verifying", not "equal". */
+static void render_verify(cdc_buf_t *b, const cdc_metrics_t *m)
+{
+    static const char *const results[3] = {"equal", "divergent", "unknown"};
+    uint64_t runs = m->verify_runs[0] + m->verify_runs[1] + m->verify_runs[2];
+    if (!runs) return;
+    family(b, "verify_runs_total", "counter",
+           "Continuous verify runs (verify.interval.ms), by result.");
+    for (int i = 0; i < 3; i++)
+        buf_printf(b, "cdcsink_verify_runs_total{%s,result=\"%s\"} %" PRIu64 "\n",
+                   m->labels, results[i], m->verify_runs[i]);
+    if (!m->verified) return;
+    family(b, "verify_divergent_rows", "gauge",
+           "Rows the last finished verify run found divergent (sampled).");
+    buf_printf(b, "cdcsink_verify_divergent_rows{%s} %" PRId64 "\n", m->labels,
+               m->verify_divergent);
+}
+
 int cdc_metrics_render(cdc_metrics_t *m, char **out, size_t *len)
 {
     cdc_buf_t b;
@@ -505,6 +540,7 @@ int cdc_metrics_render(cdc_metrics_t *m, char **out, size_t *len)
         render_gauges(&b, m, v);
         render_histogram(&b, m);
         render_state(&b, m);
+        render_verify(&b, m);
     }
     pthread_mutex_unlock(&m->lock);
     free(v);

@@ -74,6 +74,12 @@ void cdc_metrics_observe_batch(cdc_metrics_t *m, double seconds);
 /* ready gauge. */
 void cdc_metrics_set_ready(cdc_metrics_t *m, bool ready);
 
+/* A continuous verify run finished: result 0 equal, 1 divergent, 2 could
+ * not check (cdc_verify exit codes 0, 1, 3 mapped); divergent rows found.
+ * verify_runs_total{result} counts it; verify_divergent_rows shows the
+ * rows of the last run that could check. */
+void cdc_metrics_verified(cdc_metrics_t *m, int result, int64_t divergent);
+
 /* The text exposition format 0.0.4, families and partitions in a stable
  * order. *out is malloc'd and NUL-terminated; *len excludes the NUL.
  * 0, or -1 when out of memory. */

@@ -59,6 +59,8 @@ void cdc_observe_destroy(cdc_observe_t *o)
     free(o);
 }
 
+cdc_metrics_t *cdc_observe_metrics(cdc_observe_t *o) { return o->metrics; }
+
 int cdc_observe_http_port(const cdc_observe_t *o)
 {
     return o->http ? cdc_http_port(o->http) : 0;

@@ -26,6 +26,9 @@ void cdc_observe_destroy(cdc_observe_t *obs);
 
 /* The bound HTTP port (0 when off): tests listen on port 0. */
 int cdc_observe_http_port(const cdc_observe_t *obs);
+/* The pipeline's metrics, for what reports from a thread of its own
+ * (src/verify_loop.h). */
+cdc_metrics_t *cdc_observe_metrics(cdc_observe_t *obs);
 
 void cdc_observe_consumed(cdc_observe_t *obs, const char *topic,
                           int32_t partition);

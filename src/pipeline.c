@@ -13,6 +13,7 @@
 #include "latency.h"
 #include "log.h"
 #include "observe.h"
+#include "verify_loop.h"
 #include "plan.h"
 #include "registry.h"
 #include "sink.h"
@@ -31,6 +32,7 @@ struct cdc_pipeline {
     cdc_engine_parts_t parts; /* sink, planner, decoder, DLQ */
     cdc_consumer_t *consumer;
     cdc_observe_t *observe;
+    cdc_vloop_t *verify; /* continuous verify, NULL when off */
     cdc_engine_t *engine;
     int64_t last_ping_ms;
     cdc_pipeline_stats_t stats;
@@ -202,6 +204,9 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
         goto err;
     if (!(p->observe = cdc_observe_new(cfg, errstr, errstr_size))) goto err;
     cdc_observe_sink_ok(p->observe, true);
+    if (cdc_vloop_start(cfg, cdc_observe_metrics(p->observe), &p->verify, errstr,
+                        errstr_size) != 0)
+        goto err;
     if (!(p->consumer = cdc_consumer_new(cfg, NULL, pipeline_on_rebalance, p,
                                          errstr, errstr_size)))
         goto err;
@@ -348,6 +353,7 @@ const cdc_pipeline_stats_t *cdc_pipeline_stats(cdc_pipeline_t *p)
 void cdc_pipeline_destroy(cdc_pipeline_t *p)
 {
     if (!p) return;
+    cdc_vloop_stop(p->verify);
     if (p->consumer) {
         cdc_consumer_commit(p->consumer, true);
         cdc_consumer_destroy(p->consumer);

@@ -61,12 +61,15 @@ PGconn *cdc_source_connect(const cdc_config_t *cfg, char *errstr,
     return conn;
 }
 
-char **cdc_source_idle_slots(PGconn *source)
+char **cdc_source_idle_slots(PGconn *source, const char *slot)
 {
-    PGresult *res = PQexec(source,
-                           "SELECT slot_name FROM pg_replication_slots WHERE "
-                           "slot_type = 'logical' AND database = "
-                           "current_database() AND NOT active ORDER BY 1");
+    const char *params[1] = {slot ? slot : ""};
+    PGresult *res = PQexecParams(source,
+                                 "SELECT slot_name FROM pg_replication_slots WHERE "
+                                 "slot_type = 'logical' AND database = "
+                                 "current_database() AND NOT active AND ($1 = '' "
+                                 "OR slot_name = $1) ORDER BY 1",
+                                 1, NULL, params, NULL, NULL, 0);
     char **names = NULL;
     int n = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
     if (n > 0) names = calloc((size_t)n + 1, sizeof *names);
@@ -102,11 +105,23 @@ int cdc_source_wal_position(PGconn *source, int64_t *lsn, char *errstr,
     return rc;
 }
 
-int64_t cdc_source_sent_position(PGconn *source)
+int64_t cdc_source_sent_position(PGconn *source, const char *slot)
 {
-    return query_bigint(source,
-                        "SELECT min(r.sent_lsn - '0/0'::pg_lsn)::bigint "
-                        "FROM pg_replication_slots s JOIN pg_stat_replication r "
-                        "ON r.pid = s.active_pid WHERE s.slot_type = 'logical' "
-                        "AND s.database = current_database()", NULL);
+    /* A slot without a reader has received nothing since its confirmed
+     * position; a reader whose walsender this role cannot see counts as
+     * nowhere. The least of them: an unnamed slot may be Debezium's. */
+    const char *sql =
+        "SELECT min(CASE WHEN s.active THEN coalesce(r.sent_lsn, '0/0') "
+        "ELSE coalesce(s.confirmed_flush_lsn, '0/0') END - '0/0'::pg_lsn)::bigint "
+        "FROM pg_replication_slots s LEFT JOIN pg_stat_replication r "
+        "ON r.pid = s.active_pid WHERE s.slot_type = 'logical' "
+        "AND s.database = current_database() AND ($1 = '' OR s.slot_name = $1)";
+    const char *params[1] = {slot ? slot : ""};
+    PGresult *res = PQexecParams(source, sql, 1, NULL, params, NULL, NULL, 0);
+    int64_t v = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+        !PQgetisnull(res, 0, 0))
+        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return v;
 }

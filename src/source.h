@@ -24,21 +24,24 @@ PGconn *cdc_source_connect(const cdc_config_t *cfg, char *errstr,
 int cdc_source_error(char *errstr, size_t errstr_size, const char *what,
                      PGconn *conn, const PGresult *res);
 
-/* Logical replication slots of the source database that no client reads
- * now (Debezium stopped): a NULL-terminated list of their names, or NULL
- * for none (and on error). Changes behind such a slot are not in Kafka
- * yet, so verify cannot tell them from divergence; it warns. Free with
+/* Logical replication slots of the source database (only `slot` when it
+ * is not NULL or "": source.slot.name) that no client reads now (Debezium
+ * stopped): a NULL-terminated list of their names, or NULL for none (and
+ * on error). Changes behind such a slot are not in Kafka yet, so verify
+ * cannot tell them from divergence; it warns. Free with
  * cdc_config_free_list. */
-char **cdc_source_idle_slots(PGconn *source);
+char **cdc_source_idle_slots(PGconn *source, const char *slot);
 
 /* The source's current WAL position (pg_current_wal_lsn) as a number, the
  * unit of source.lsn. 0, or -1 with errstr. */
 int cdc_source_wal_position(PGconn *source, int64_t *lsn, char *errstr,
                             size_t errstr_size);
 
-/* How far the walsenders of this database's active logical slots have
- * sent the WAL to their clients (Debezium), the least of them; -1 when
- * none is visible (none active, or a role without pg_read_all_stats). */
-int64_t cdc_source_sent_position(PGconn *source);
+/* How far Debezium has received the WAL: over this database's logical
+ * slots (only `slot` when set), the least of what an active slot's
+ * walsender has sent (0 when this role cannot see it: grant
+ * pg_read_all_stats) and an idle slot's confirmed position; -1 when there
+ * is no such slot. */
+int64_t cdc_source_sent_position(PGconn *source, const char *slot);
 
 #endif

@@ -178,6 +178,7 @@ typedef struct verify_run {
     PGconn *source;
     const cdc_verify_options_t *opt;
     cdc_tail_t *tail;
+    const char *slot;  /* source.slot.name, "" for any */
     int64_t wal_end;   /* the source's WAL position once every table was read */
     bool published;    /* Debezium published past wal_end */
 } verify_run_t;
@@ -192,7 +193,7 @@ static bool published(const verify_run_t *v)
 {
     if (cdc_tail_position(v->tail) >= v->wal_end) return true;
     int64_t last = cdc_tail_last_record_ms(v->tail);
-    return cdc_source_sent_position(v->source) >= v->wal_end &&
+    return cdc_source_sent_position(v->source, v->slot) >= v->wal_end &&
            cdc_clock_mono_ms() - last >= QUIET_MS;
 }
 
@@ -291,6 +292,33 @@ static void classify(const verify_run_t *v, cdc_verify_table_t *t,
     }
 }
 
+/* --repair: each divergent key written from the source, then read
+ * again; one that reads equal counts as repaired. */
+static void repair_all(const verify_run_t *v, cdc_verify_report_t *r)
+{
+    char why[1024];
+    for (size_t i = 0; i < r->ntables; i++) {
+        cdc_verify_table_t *t = &r->tables[i];
+        for (size_t k = 0; !t->error && k < t->ncandidates; k++) {
+            cdc_verify_key_t *key = &t->candidates[k];
+            if (!v->ops->repair) {
+                table_failed(t, "this sink cannot repair");
+                break;
+            }
+            cdc_verify_key_t again = *key; /* recheck updates kind and digest */
+            int equal = -1;
+            if (v->ops->repair(v->state, v->source, t, key, why, sizeof why) >= 0)
+                equal = v->ops->recheck(v->state, v->source, t, &again, why, sizeof why);
+            if (equal < 0) { /* what was repaired stays so; the rest is unknown */
+                table_failed(t, why);
+                break;
+            }
+            key->repaired = equal == 0;
+            t->repaired += key->repaired;
+        }
+    }
+}
+
 static void table_failed(cdc_verify_table_t *t, const char *why)
 {
     free(t->error);
@@ -308,9 +336,10 @@ static char *source_database(PGconn *source)
     return db;
 }
 
-static void warn_idle_slots(PGconn *source, cdc_verify_report_t *r)
+static void warn_idle_slots(PGconn *source, const char *slot,
+                            cdc_verify_report_t *r)
 {
-    char **slots = cdc_source_idle_slots(source);
+    char **slots = cdc_source_idle_slots(source, slot);
     for (size_t i = 0; slots && slots[i]; i++) {
         char w[512];
         snprintf(w, sizeof w, "replication slot %s has no reader: changes "
@@ -330,8 +359,11 @@ static void compare_tables(const verify_run_t *v, const cdc_config_t *cfg,
     char why[1024];
     for (size_t i = 0; i < r->ntables; i++) {
         cdc_verify_table_t *t = &r->tables[i];
-        if (v->ops->compare(v->state, v->source, t, &pace, why, sizeof why) != 0)
-            table_failed(t, why);
+        int rc = v->opt->sample > 0
+                     ? v->ops->sample(v->state, v->source, t, v->opt->sample, &pace,
+                                      why, sizeof why)
+                     : v->ops->compare(v->state, v->source, t, &pace, why, sizeof why);
+        if (rc != 0) table_failed(t, why);
         cdc_tail_poll(v->tail, 0);
     }
 }
@@ -350,7 +382,8 @@ int cdc_verify_run(const cdc_config_t *cfg, const cdc_verify_options_t *opt,
     }
     const char *route = sink->route_key ? cdc_config_get(cfg, sink->route_key) : NULL;
     if (!route) route = "";
-    verify_run_t v = {.ops = sink->verify, .opt = opt};
+    const char *slot = cdc_config_get(cfg, "source.slot.name");
+    verify_run_t v = {.ops = sink->verify, .opt = opt, .slot = slot ? slot : ""};
     cdc_lag_report_t lag;
     bool have_lag = false;
     cdc_pending_t pending = {0};
@@ -369,7 +402,7 @@ int cdc_verify_run(const cdc_config_t *cfg, const cdc_verify_options_t *opt,
     if (!(v.tail = cdc_tail_open(cfg, &lag, why, sizeof why)) ||
         !(v.state = v.ops->open(cfg, why, sizeof why)))
         goto failed;
-    warn_idle_slots(v.source, r);
+    warn_idle_slots(v.source, v.slot, r);
     compare_tables(&v, cfg, r);
     if (cdc_source_wal_position(v.source, &v.wal_end, why, sizeof why) != 0)
         goto failed;
@@ -389,6 +422,7 @@ int cdc_verify_run(const cdc_config_t *cfg, const cdc_verify_options_t *opt,
     r->pending_changes = pending.records;
     for (size_t i = 0; i < r->ntables; i++)
         if (!r->tables[i].error) classify(&v, &r->tables[i], &pending);
+    if (opt->repair) repair_all(&v, r);
     goto done;
 failed:
     r->error = strdup(why);
@@ -408,7 +442,7 @@ int cdc_verify_exit_code(const cdc_verify_report_t *r)
     bool unchecked = false;
     for (size_t i = 0; i < r->ntables; i++) {
         const cdc_verify_table_t *t = &r->tables[i];
-        if (t->missing + t->extra + t->different > 0) return CDC_VERIFY_DIVERGENT;
+        if (t->missing + t->extra + t->different > t->repaired) return CDC_VERIFY_DIVERGENT;
         if (t->error) unchecked = true;
     }
     return unchecked || r->ntables == 0 ? CDC_VERIFY_UNKNOWN : CDC_VERIFY_EQUAL;
@@ -458,7 +492,7 @@ void cdc_verify_print_text(const cdc_verify_report_t *r, size_t keys_shown,
     }
     fprintf(out, "%-32s %-32s %10s %8s %8s %9s %9s\n", "SOURCE", "TARGET",
             "COMPARED", "MISSING", "EXTRA", "DIFFERENT", "IN_FLIGHT");
-    int64_t divergent = 0, in_flight = 0, compared = 0;
+    int64_t divergent = 0, in_flight = 0, compared = 0, repaired = 0;
     size_t bad_tables = 0;
     for (size_t i = 0; i < r->ntables; i++) {
         const cdc_verify_table_t *t = &r->tables[i];
@@ -474,18 +508,21 @@ void cdc_verify_print_text(const cdc_verify_report_t *r, size_t keys_shown,
                 (long long)t->extra, (long long)t->different,
                 (long long)t->in_flight);
         for (size_t k = 0; k < t->ncandidates && k < keys_shown; k++)
-            fprintf(out, "  %-9s key %s\n", kind_name(t->candidates[k].kind),
-                    t->candidates[k].text);
+            fprintf(out, "  %-9s key %s%s\n", kind_name(t->candidates[k].kind),
+                    t->candidates[k].text, t->candidates[k].repaired ? " (repaired)" : "");
         int64_t d = t->missing + t->extra + t->different;
         divergent += d;
+        repaired += t->repaired;
         bad_tables += d > 0;
         in_flight += t->in_flight;
         compared += t->compared;
     }
     fprintf(out, "verify: %s: %lld divergent row(s) in %zu of %zu table(s); "
-                 "%lld compared, %lld in flight, %lld uncommitted change(s) read\n",
+                 "%lld compared, %lld in flight, %lld uncommitted change(s) read",
             status_name(code), (long long)divergent, bad_tables, r->ntables,
             (long long)compared, (long long)in_flight, (long long)r->pending_changes);
+    if (repaired) fprintf(out, "; %lld repaired", (long long)repaired);
+    fputc('\n', out);
 }
 
 static void json_string(FILE *out, const char *s)
@@ -514,14 +551,14 @@ static void json_table(const cdc_verify_table_t *t, size_t keys_shown, FILE *out
         return;
     }
     fprintf(out, ",\"compared\":%lld,\"missing\":%lld,\"extra\":%lld,"
-                 "\"different\":%lld,\"in_flight\":%lld,\"keys\":[",
+                 "\"different\":%lld,\"in_flight\":%lld,\"repaired\":%lld,\"keys\":[",
             (long long)t->compared, (long long)t->missing, (long long)t->extra,
-            (long long)t->different, (long long)t->in_flight);
+            (long long)t->different, (long long)t->in_flight, (long long)t->repaired);
     for (size_t k = 0; k < t->ncandidates && k < keys_shown; k++) {
         fprintf(out, "%s{\"kind\":\"%s\",\"key\":", k ? "," : "",
                 kind_name(t->candidates[k].kind));
         json_string(out, t->candidates[k].text);
-        fputc('}', out);
+        fputs(t->candidates[k].repaired ? ",\"repaired\":true}" : "}", out);
     }
     fputs("]}", out);
 }

@@ -54,7 +54,8 @@ typedef struct cdc_verify_key {
     char **parts;
     size_t nparts;
     char source_digest[24];
-    bool moving; /* the source row changed between two reads */
+    bool moving;   /* the source row changed between two reads */
+    bool repaired; /* --repair wrote it, and it reads equal now */
 } cdc_verify_key_t;
 
 /* One source table and its target, and what comparing them found. */
@@ -64,6 +65,7 @@ typedef struct cdc_verify_table {
     char *target_shown;  /* as the sink names it, e.g. "public"."orders" */
     int64_t compared;    /* rows read on the source side */
     int64_t missing, extra, different, in_flight;
+    int64_t repaired;    /* --repair: divergent keys that read equal after */
     cdc_verify_key_t *candidates; /* keys that differed; after the checks, */
     size_t ncandidates, cap;      /* only the divergent ones, in key order */
     char *error;         /* could not check it: why (NULL when checked) */
@@ -96,11 +98,23 @@ typedef struct cdc_verify_ops {
      * differs as a candidate. 0, or -1 with errstr when it could not. */
     int (*compare)(void *state, PGconn *source, cdc_verify_table_t *t,
                    cdc_verify_pace_t *pace, char *errstr, size_t errstr_size);
+    /* --sample: compares up to n keys picked at random on each side (each
+     * key compared counts once); differing ones become candidates as with
+     * compare. */
+    int (*sample)(void *state, PGconn *source, cdc_verify_table_t *t,
+                  int64_t n, cdc_verify_pace_t *pace, char *errstr,
+                  size_t errstr_size);
     /* Reads one candidate again on both sides: 0 when the rows are equal
      * now, 1 when they still differ (key->kind, key->source_digest and
      * key->moving updated), -1 with errstr. */
     int (*recheck)(void *state, PGconn *source, const cdc_verify_table_t *t,
                    cdc_verify_key_t *key, char *errstr, size_t errstr_size);
+    /* --repair: makes the sink's copy of a divergent key what the source
+     * holds now, through the sink's guarded writes, never regressing
+     * anything newer. 1 when it wrote, 0 when something newer was there
+     * already, -1 with errstr. NULL: the sink cannot repair. */
+    int (*repair)(void *state, PGconn *source, const cdc_verify_table_t *t,
+                  const cdc_verify_key_t *key, char *errstr, size_t errstr_size);
     void (*close)(void *state);
 } cdc_verify_ops_t;
 
@@ -110,6 +124,8 @@ typedef struct cdc_verify_options {
     int64_t wait_ms;        /* at most this long for Debezium to publish
                              * what the source committed before the check */
     size_t keys_shown;      /* divergent keys listed per table */
+    bool repair;            /* write the source's rows for divergent keys */
+    int64_t sample;         /* keys per side and table; 0: every row */
     volatile sig_atomic_t *stop;
 } cdc_verify_options_t;
 

@@ -10,7 +10,14 @@
  * only two numbers cross the wire. A range whose numbers differ is read
  * row by row on both sides (key and digest) to name the keys. Rows the
  * sink soft-deleted count as absent; with delete.mode=none, rows the
- * source deleted are kept on purpose and are not reported as extra. */
+ * source deleted are kept on purpose and are not reported as extra.
+ *
+ * --repair writes the source's current row (its columns as text, cast to
+ * the replica's types) with the sink's own guarded statements (pg_sql.h),
+ * at a position just above what the replica holds for the key (row or
+ * tombstone): the guard accepts it, and any real change still to come has
+ * a higher source.lsn and takes over. A row the source lacks is deleted
+ * the way delete.mode says (hard: with its tombstone; soft: flagged). */
 #ifndef CDC_PG_VERIFY_H
 #define CDC_PG_VERIFY_H
 
@@ -18,6 +25,7 @@
 
 #define PG_VERIFY_RANGE_ROWS 10000
 #define PG_VERIFY_MAX_KEY_COLUMNS 32 /* PostgreSQL's INDEX_MAX_KEYS */
+#define PG_VERIFY_MAX_COLUMNS 1600    /* PostgreSQL's MaxHeapAttributeNumber */
 
 extern const cdc_verify_ops_t cdc_pg_verify_ops;
 

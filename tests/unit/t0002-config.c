@@ -237,7 +237,10 @@ static void test_topics_regex_gets_anchor(void)
     "log.level = debug\n"                                                    \
     "log.format = json\n"                                                    \
     "source.connection.url = postgresql://reader:s3cret@source/app\n"       \
-    "verify.rate.limit.rows = 5000\n"
+    "source.slot.name = debezium_app\n"                                      \
+    "verify.rate.limit.rows = 5000\n"                                        \
+    "verify.interval.ms = 600000\n"                                          \
+    "verify.sample.rows = 250\n"
 
 /* Size and alignment of the C type a row's field has (cdc_settings_t). */
 static size_t field_size(cdc_configkey_type_t type, size_t *align)
@@ -332,7 +335,10 @@ static void test_settings_fields_by_name(void)
         NAMED("log.level", log_level),
         NAMED("log.format", log_format),
         NAMED("source.connection.url", source_connection_url),
+        NAMED("source.slot.name", source_slot_name),
         NAMED("verify.rate.limit.rows", verify_rate_limit_rows),
+        NAMED("verify.interval.ms", verify_interval_ms),
+        NAMED("verify.sample.rows", verify_sample_rows),
     };
     const cdc_configkeys_t *core = cdc_configkey_core();
     CHECK_INT(sizeof named / sizeof named[0], core->count);
@@ -534,6 +540,10 @@ static void test_whole_file_errors(void)
     EXPECT_ERROR(BASE "topics.regex = ^x.*\n",
                  "etc/orders.properties: 'topics' (line 3) and "
                  "'topics.regex' (line 5) are both set; set exactly one");
+    EXPECT_ERROR(BASE "verify.interval.ms = 60000\n",
+                 "etc/orders.properties:5: 'verify.interval.ms' needs "
+                 "'source.connection.url': continuous verify reads the source "
+                 "database");
     EXPECT_ERROR(BASE "errors.retry.backoff.initial.ms = 60000\n",
                  "etc/orders.properties:5: key "
                  "'errors.retry.backoff.initial.ms' (60000) is greater than "

@@ -448,9 +448,38 @@ static void test_checker(void)
           NULL);                                              /* interleaved */
 }
 
+/* Continuous verify: no series until a run finished; the gauge keeps the
+ * last run that could check, a run that could not only counts. */
+static void test_verify(void)
+{
+    cdc_metrics_t *m = cdc_metrics_new("orders", "postgres");
+    CHECK(m != NULL);
+    char *text = render(m);
+    CHECK(strstr(text, "verify") == NULL);
+    free(text);
+    cdc_metrics_verified(m, 1, 3);
+    cdc_metrics_verified(m, 2, 0);
+    text = render(m);
+    CHECK(strstr(text, "cdcsink_verify_runs_total{pipeline=\"orders\",sink=\"postgres\","
+                       "result=\"divergent\"} 1\n") != NULL);
+    CHECK(strstr(text, "result=\"unknown\"} 1\n") != NULL);
+    CHECK(strstr(text, "result=\"equal\"} 0\n") != NULL);
+    CHECK(strstr(text, "cdcsink_verify_divergent_rows{pipeline=\"orders\","
+                       "sink=\"postgres\"} 3\n") != NULL);
+    check_with_promtool(text);
+    free(text);
+    cdc_metrics_verified(m, 0, 0);
+    text = render(m);
+    CHECK(strstr(text, "cdcsink_verify_divergent_rows{pipeline=\"orders\","
+                       "sink=\"postgres\"} 0\n") != NULL);
+    free(text);
+    cdc_metrics_destroy(m);
+}
+
 int main(void)
 {
     test_checker();
+    test_verify();
     test_exact_text();
     test_freshness_grows();
     test_forget_partition();
