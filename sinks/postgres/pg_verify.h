@@ -2,9 +2,10 @@
  * (src/verify.h): a source table against its replica, both PostgreSQL.
  *
  * Rows are compared on the columns both tables have (the position and
- * deleted columns aside), each cast to the replica's type and rendered by
- * the server: md5(ROW(c1::t1, ...)::text), in sessions that render values
- * alike (UTC, ISO dates, extra_float_digits 3). The source is walked in key
+ * deleted columns aside), each cast to the source's type (json as jsonb,
+ * numeric without its trailing zeros) and rendered by the server:
+ * md5(ROW(c1::t1, ...)::text), in sessions that render values alike (UTC,
+ * ISO dates, extra_float_digits 3). The source is walked in key
  * order in ranges of PG_VERIFY_RANGE_ROWS rows; for each range both sides
  * compute, in SQL, the count and the sum of the rows' 64-bit digests, so
  * only two numbers cross the wire. A range whose numbers differ is read
@@ -12,20 +13,13 @@
  * sink soft-deleted count as absent; with delete.mode=none, rows the
  * source deleted are kept on purpose and are not reported as extra.
  *
- * --repair writes the source's current row (its columns as text, cast to
- * the replica's types) with the sink's own guarded statements (pg_sql.h),
- * at a position just above what the replica holds for the key (row or
- * tombstone): the guard accepts it, and any real change still to come has
- * a higher source.lsn and takes over. A row the source lacks is deleted
- * the way delete.mode says (hard: with its tombstone; soft: flagged). */
+ * --repair is pg_repair.c; the pair of tables and its SQL, pg_pair.c. */
 #ifndef CDC_PG_VERIFY_H
 #define CDC_PG_VERIFY_H
 
 #include "verify.h"
 
 #define PG_VERIFY_RANGE_ROWS 10000
-#define PG_VERIFY_MAX_KEY_COLUMNS 32 /* PostgreSQL's INDEX_MAX_KEYS */
-#define PG_VERIFY_MAX_COLUMNS 1600    /* PostgreSQL's MaxHeapAttributeNumber */
 
 extern const cdc_verify_ops_t cdc_pg_verify_ops;
 
