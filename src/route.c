@@ -1,5 +1,6 @@
 #include "route.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "errstr.h"
@@ -105,9 +106,10 @@ void cdc_route_format(const char *t, const cdc_event_t *ev, cdc_buf_t *buf)
     cdc_route_format_keyed(t, ev, ev->key_schema, ev->key, buf);
 }
 
-void cdc_route_format_keyed(const char *t, const cdc_event_t *ev,
-                            const cdc_row_schema_t *key_schema,
-                            const cdc_value_t *key, cdc_buf_t *buf)
+/* The template filled; ${key} from key_text when it is not NULL, else
+ * from the key's values. */
+static void format(const char *t, const cdc_event_t *ev, const cdc_row_schema_t *key_schema,
+                   const cdc_value_t *key, const char *key_text, cdc_buf_t *buf)
 {
     const char *p = t;
     for (const char *open; (open = strstr(p, "${"));) {
@@ -115,7 +117,9 @@ void cdc_route_format_keyed(const char *t, const cdc_event_t *ev,
         if (!end) break;
         cdc_buf_append(buf, p, (size_t)(open - p));
         route_var_t var = route_lookup(open + 2, (size_t)(end - open - 2));
-        if (var == ROUTE_KEY) {
+        if (var == ROUTE_KEY && key_text) {
+            cdc_buf_puts(buf, key_text);
+        } else if (var == ROUTE_KEY) {
             cdc_route_key_text(key_schema, key, buf);
         } else {
             const char *value = route_value(var, ev);
@@ -124,4 +128,85 @@ void cdc_route_format_keyed(const char *t, const cdc_event_t *ev,
         p = end + 1;
     }
     cdc_buf_puts(buf, p);
+}
+
+void cdc_route_format_keyed(const char *t, const cdc_event_t *ev,
+                            const cdc_row_schema_t *key_schema,
+                            const cdc_value_t *key, cdc_buf_t *buf)
+{
+    format(t, ev, key_schema, key, NULL, buf);
+}
+
+void cdc_route_format_key_text(const char *t, const cdc_event_t *ev,
+                               const char *key_text, cdc_buf_t *buf)
+{
+    format(t, ev, NULL, NULL, key_text, buf);
+}
+
+int cdc_route_key_affixes(const char *t, const cdc_event_t *ev, cdc_buf_t *prefix,
+                          cdc_buf_t *suffix)
+{
+    /* Filled with a marker no placeholder renders: split around it. */
+    static const char mark[] = "\001cdc-key\001";
+    cdc_buf_t all;
+    cdc_buf_init(&all);
+    format(t, ev, NULL, NULL, mark, &all);
+    const char *at = all.data ? strstr(all.data, mark) : NULL;
+    int rc = -1;
+    if (at && !strstr(at + 1, mark)) {
+        cdc_buf_append(prefix, all.data, (size_t)(at - all.data));
+        cdc_buf_puts(suffix, at + sizeof mark - 1);
+        rc = prefix->failed || suffix->failed ? -1 : 0;
+    }
+    cdc_buf_free(&all);
+    return rc;
+}
+
+void cdc_route_key_parts_free(char **parts, size_t n)
+{
+    for (size_t i = 0; parts && i < n; i++) free(parts[i]);
+    free(parts);
+}
+
+/* One raw part, text[from..to), unescaped; NULL for \N. */
+static int split_part(const char *text, size_t from, size_t to, char **out)
+{
+    *out = NULL;
+    if (to - from == 2 && text[from] == '\\' && text[from + 1] == 'N') return 0;
+    char *part = malloc(to - from + 1);
+    if (!part) return -1;
+    size_t at = 0;
+    for (size_t i = from; i < to; i++) {
+        if (text[i] == '\\' && i + 1 < to) i++;
+        part[at++] = text[i];
+    }
+    part[at] = '\0';
+    *out = part;
+    return 0;
+}
+
+int cdc_route_key_split(const char *text, char ***out)
+{
+    size_t n = 1, len = strlen(text);
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\\' && i + 1 < len) i++;
+        else if (text[i] == ':') n++;
+    }
+    char **parts = calloc(n, sizeof *parts);
+    if (!parts) return -1;
+    size_t k = 0, from = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i + 1 < len && text[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (i < len && text[i] != ':') continue;
+        if (split_part(text, from, i, &parts[k++]) != 0) {
+            cdc_route_key_parts_free(parts, n);
+            return -1;
+        }
+        from = i + 1;
+    }
+    *out = parts;
+    return (int)n;
 }

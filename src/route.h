@@ -32,6 +32,22 @@ void cdc_route_format_keyed(const char *template_text, const cdc_event_t *event,
                             const cdc_row_schema_t *key_schema,
                             const cdc_value_t *key, cdc_buf_t *buf);
 
+/* The same with ${key} replaced by key_text as it is. */
+void cdc_route_format_key_text(const char *template_text, const cdc_event_t *event,
+                               const char *key_text, cdc_buf_t *buf);
+
+/* What the filled template puts before and after ${key} (a Redis key
+ * pattern, or a key read back into its ${key}): 0, or -1 when the
+ * template does not hold ${key} exactly once (or out of memory). */
+int cdc_route_key_affixes(const char *template_text, const cdc_event_t *event,
+                          cdc_buf_t *prefix, cdc_buf_t *suffix);
+
+/* Splits a ${key} text into its parts, undoing the escapes of
+ * cdc_route_key_part: (*parts)[i] malloc'd, NULL for a NULL part (\N).
+ * Returns how many, or -1 when out of memory. */
+int cdc_route_key_split(const char *key_text, char ***parts);
+void cdc_route_key_parts_free(char **parts, size_t n);
+
 /* Appends what ${key} renders for these key columns and values (nothing
  * when key_schema or key is NULL). */
 void cdc_route_key_text(const cdc_row_schema_t *key_schema, const cdc_value_t *key,

@@ -80,7 +80,7 @@ typedef struct cdc_sink_ops {
      * version, e.g. "libpq 15.14"; NULL when it needs none of its own. */
     void (*library)(char *out, size_t size);
     /* `cdcsink verify`: the sink's half of comparing it with the source
-     * (src/verify.h); NULL for a sink that cannot be verified yet. */
+     * (src/verify.h); NULL for a sink that keeps no state to compare (a log). */
     const cdc_verify_ops_t *verify;
 } cdc_sink_ops_t;
 

@@ -161,6 +161,8 @@ static int collect_tables(const cdc_lag_report_t *lag, const char *route_templat
         cdc_verify_table_t *t = &r->tables[r->ntables++];
         t->source_schema = schema;
         t->source_table = table;
+        t->topic = strdup(lag->partitions[i].topic);
+        t->source_db = strdup(source_db);
         t->target = strdup(name);
     }
     cdc_buf_free(&target);
@@ -375,7 +377,7 @@ int cdc_verify_run(const cdc_config_t *cfg, const cdc_verify_options_t *opt,
     char why[1024];
     const cdc_sink_ops_t *sink = cdc_sink_find(cdc_config_settings(cfg)->sink);
     if (!sink || !sink->verify) {
-        snprintf(why, sizeof why, "the %s sink cannot be verified yet",
+        snprintf(why, sizeof why, "the %s sink keeps no state to compare: it cannot be verified",
                  cdc_config_settings(cfg)->sink);
         r->error = strdup(why);
         return cdc_verify_exit_code(r);
@@ -456,6 +458,8 @@ void cdc_verify_report_free(cdc_verify_report_t *r)
         free(t->candidates);
         free(t->source_schema);
         free(t->source_table);
+        free(t->topic);
+        free(t->source_db);
         free(t->target);
         free(t->target_shown);
         free(t->error);

@@ -61,7 +61,9 @@ typedef struct cdc_verify_key {
 /* One source table and its target, and what comparing them found. */
 typedef struct cdc_verify_table {
     char *source_schema, *source_table;
-    char *target;        /* the routed name (table.name.format, ...) */
+    char *topic, *source_db; /* what the route template was filled from */
+    char *target;        /* the routed name (table.name.format, ...), with
+                          * ${key} empty */
     char *target_shown;  /* as the sink names it, e.g. "public"."orders" */
     int64_t compared;    /* rows read on the source side */
     int64_t missing, extra, different, in_flight;

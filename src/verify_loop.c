@@ -93,7 +93,7 @@ int cdc_vloop_start(const cdc_config_t *cfg, cdc_metrics_t *metrics,
     const cdc_sink_ops_t *sink = cdc_sink_find(cdc_config_settings(cfg)->sink);
     if (!sink || !sink->verify)
         return cdc_errstr_set(errstr, errstr_size, "verify.interval.ms: the %s sink "
-                              "cannot be verified yet", cdc_config_settings(cfg)->sink);
+                              "keeps no state to compare", cdc_config_settings(cfg)->sink);
     cdc_vloop_t *l = calloc(1, sizeof *l);
     if (!l) return cdc_errstr_set(errstr, errstr_size, "out of memory");
     l->cfg = cfg;

@@ -56,7 +56,9 @@ static int pending_take(cdc_pending_t *p, const rd_kafka_message_t *m,
     if (s != CDC_DECODE_OK || !ev.key_schema || !ev.key) return 0;
     cdc_buf_reset(target);
     cdc_buf_reset(key);
-    cdc_route_format(route_template, &ev, target);
+    /* The table's name without its key, as the verifier names tables
+     * (a Redis key.format holds ${key}). */
+    cdc_route_format_key_text(route_template, &ev, "", target);
     cdc_route_key_text(ev.key_schema, ev.key, key);
     if (target->failed || key->failed) return -1;
     pending_entry(entry, target->data ? target->data : "", key->data ? key->data : "");

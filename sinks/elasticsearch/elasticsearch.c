@@ -18,6 +18,7 @@
 #include "es_http.h"
 #include "es_index.h"
 #include "es_keys.h"
+#include "es_verify.h"
 #include "es_stored.h"
 #include "log.h"
 #include "route.h"
@@ -83,16 +84,7 @@ static cdc_sink_status_t es_open(const cdc_config_t *cfg, void **state, char *er
         return CDC_SINK_FATAL;
     }
     cdc_buf_init(&s->scratch);
-    cdc_es_http_options_t http = {
-        .urls = cdc_config_get(cfg, "connection.url"),
-        .username = cdc_config_get(cfg, "connection.username"),
-        .password = cdc_config_get(cfg, "connection.password"),
-        .api_key = cdc_config_get(cfg, "connection.api.key"),
-        .ca_location = cdc_config_get(cfg, "connection.ssl.ca.location"),
-        .verify = cdc_config_get_bool(cfg, "connection.ssl.verify") == 1,
-        .compression = cdc_config_get_bool(cfg, "connection.compression") == 1,
-        .timeout_ms = (long)cdc_config_get_int(cfg, "connection.timeout.ms"),
-    };
+    cdc_es_http_options_t http = cdc_es_http_options_of(cfg);
     cdc_es_index_options_t index = {
         .auto_create = cdc_config_get_bool(cfg, "auto.create") == 1,
         .auto_evolve = cdc_config_get_bool(cfg, "auto.evolve") == 1,
@@ -553,4 +545,5 @@ const cdc_sink_ops_t cdc_elasticsearch_sink = {
     .retry_class = es_retry_class,
     .close = es_close,
     .migrate = NULL,
+    .verify = &cdc_es_verify_ops,
 };

@@ -93,9 +93,7 @@ const char *cdc_es_index_name(const char *target, cdc_arena_t *arena)
     return name;
 }
 
-/* Appends "/<index>" to a request path, percent-encoding what is not
- * plain in a URL (an index name may hold any byte the engines allow). */
-static void path_index(cdc_buf_t *path, const char *index)
+void cdc_es_path_segment(cdc_buf_t *path, const char *index)
 {
     cdc_buf_putc(path, '/');
     for (const unsigned char *c = (const unsigned char *)index; *c; c++) {
@@ -245,7 +243,7 @@ static cdc_es_index_status_t index_create(cdc_es_indexes_t *x, const char *name,
     cdc_buf_puts(&body, "}},\"mappings\":");
     cdc_es_mapping_properties(schema, true, &body);
     cdc_buf_putc(&body, '}');
-    path_index(&path, name);
+    cdc_es_path_segment(&path, name);
     cdc_es_request_t req = {.method = "PUT", .path = path.data, .body = body.data,
                             .body_len = body.len};
     cdc_es_index_status_t st = CDC_ES_INDEX_OK;
@@ -287,7 +285,7 @@ static cdc_es_index_status_t index_load(cdc_es_indexes_t *x, es_index_t *ix,
     snprintf(what, sizeof what, "reading the mapping of index %s", ix->name);
     cdc_buf_t path;
     cdc_buf_init(&path);
-    path_index(&path, ix->name);
+    cdc_es_path_segment(&path, ix->name);
     cdc_buf_puts(&path, "/_mapping");
     cdc_es_index_status_t st = index_load_at(x, ix, schema, path.failed ? NULL : path.data, what,
                                              errstr, errstr_size);
@@ -357,7 +355,7 @@ static cdc_es_index_status_t index_evolve(cdc_es_indexes_t *x, es_index_t *ix,
         snprintf(what, sizeof what, "adding %zu field(s) to the mapping of index %s", added, ix->name);
         cdc_buf_t path;
         cdc_buf_init(&path);
-        path_index(&path, ix->name);
+        cdc_es_path_segment(&path, ix->name);
         cdc_buf_puts(&path, "/_mapping");
         cdc_es_request_t req = {.method = "PUT", .path = path.data, .body = body.data,
                                 .body_len = body.len};

@@ -40,6 +40,10 @@ typedef struct cdc_es_indexes cdc_es_indexes_t;
 cdc_es_indexes_t *cdc_es_indexes_new(cdc_es_http_t *http, const cdc_es_index_options_t *opts);
 void cdc_es_indexes_free(cdc_es_indexes_t *x);
 
+/* Appends "/<segment>" to a request path, percent-encoding what is not
+ * plain in a URL (an index name or _id may hold any byte). */
+void cdc_es_path_segment(cdc_buf_t *path, const char *segment);
+
 /* The valid index name of a target, in the arena. */
 const char *cdc_es_index_name(const char *target, cdc_arena_t *arena);
 

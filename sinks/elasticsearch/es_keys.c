@@ -47,3 +47,17 @@ const cdc_configkey_t cdc_es_keys[CDC_ES_KEY_COUNT] = {
      .desc = "`_bulk` requests of one batch sent at once. A batch holds one "
              "change per document, so their order does not matter."},
 };
+
+cdc_es_http_options_t cdc_es_http_options_of(const cdc_config_t *cfg)
+{
+    return (cdc_es_http_options_t){
+        .urls = cdc_config_get(cfg, "connection.url"),
+        .username = cdc_config_get(cfg, "connection.username"),
+        .password = cdc_config_get(cfg, "connection.password"),
+        .api_key = cdc_config_get(cfg, "connection.api.key"),
+        .ca_location = cdc_config_get(cfg, "connection.ssl.ca.location"),
+        .verify = cdc_config_get_bool(cfg, "connection.ssl.verify") == 1,
+        .compression = cdc_config_get_bool(cfg, "connection.compression") == 1,
+        .timeout_ms = (long)cdc_config_get_int(cfg, "connection.timeout.ms"),
+    };
+}

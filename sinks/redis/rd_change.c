@@ -128,6 +128,24 @@ static int hash_payload(const cdc_change_t *c, cdc_buf_t *scratch, cdc_rd_args_t
     return 0;
 }
 
+char *cdc_rd_marker_name(const char *key, size_t key_len, cdc_arena_t *arena, size_t *len)
+{
+    /* The marker shares the key's slot whatever the key holds. */
+    static const char head[] = "__cdc:pos:{";
+    const char *tag = cdc_rd_slot_tag(cdc_rd_key_slot(key, key_len));
+    size_t hlen = sizeof head - 1, tlen = strlen(tag);
+    size_t mlen = hlen + tlen + 2 + key_len;
+    char *marker = cdc_arena_alloc(arena, mlen + 1);
+    if (!marker) return NULL;
+    memcpy(marker, head, hlen);
+    memcpy(marker + hlen, tag, tlen);
+    memcpy(marker + hlen + tlen, "}:", 2);
+    memcpy(marker + hlen + tlen + 2, key, key_len);
+    marker[mlen] = '\0';
+    *len = mlen;
+    return marker;
+}
+
 int cdc_rd_item_build(const cdc_change_t *c, bool hash, cdc_buf_t *scratch,
                       cdc_rd_item_t *it, cdc_arena_t *arena)
 {
@@ -137,19 +155,8 @@ int cdc_rd_item_build(const cdc_change_t *c, bool hash, cdc_buf_t *scratch,
     it->slot = cdc_rd_key_slot(it->key, it->key_len);
     it->op = op_of(c->action);
     position_text(c->event, it->position);
-    /* The marker shares the key's slot whatever the key holds. */
-    static const char head[] = "__cdc:pos:{";
-    const char *tag = cdc_rd_slot_tag(it->slot);
-    size_t hlen = sizeof head - 1, tlen = strlen(tag);
-    size_t mlen = hlen + tlen + 2 + it->key_len;
-    char *marker = cdc_arena_alloc(arena, mlen + 1);
-    if (!marker) return -1;
-    memcpy(marker, head, hlen);
-    memcpy(marker + hlen, tag, tlen);
-    memcpy(marker + hlen + tlen, "}:", 2);
-    memcpy(marker + hlen + tlen + 2, it->key, it->key_len + 1);
-    it->marker = marker;
-    it->marker_len = mlen;
+    if (!(it->marker = cdc_rd_marker_name(it->key, it->key_len, arena, &it->marker_len)))
+        return -1;
     cdc_rd_args_t a = {0};
     int rc = 0;
     if ((it->op == 'u' || it->op == 's') && c->row && c->row_schema)

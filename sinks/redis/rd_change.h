@@ -26,6 +26,14 @@ int cdc_rd_args_push(cdc_rd_args_t *a, const char *p, size_t len, cdc_arena_t *a
 /* Appends a copy (in the arena); -1 when out of memory. */
 int cdc_rd_args_copy(cdc_rd_args_t *a, const char *p, size_t len, cdc_arena_t *arena);
 
+/* The position marker of a key, in the arena: __cdc:pos:{TAG}:<key>,
+ * TAG putting it in the key's Cluster slot (sinks/redis/README.md). NULL
+ * when out of memory. */
+char *cdc_rd_marker_name(const char *key, size_t key_len, cdc_arena_t *arena, size_t *len);
+
+/* The prefix of every marker: keys that are no row's. */
+#define CDC_RD_MARKER_PREFIX "__cdc:pos:"
+
 /* One change, as the script takes it. */
 typedef struct cdc_rd_item {
     const char *key, *marker;

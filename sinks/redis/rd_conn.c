@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "errstr.h"
 #include "log.h"
 #include "rd_reply.h"
@@ -100,6 +101,19 @@ void cdc_rd_conn_destroy(cdc_rd_conn_t *c)
     /* The password lived here: leave nothing of it in freed memory. */
     memset(&c->url, 0, sizeof c->url);
     free(c);
+}
+
+cdc_rd_conn_t *cdc_rd_conn_configured(const cdc_config_t *cfg, int timeout_ms,
+                                      char *errstr, size_t errstr_size)
+{
+    cdc_rd_tls_t tls = {
+        .ca_location = cdc_config_get(cfg, "redis.ssl.ca.location"),
+        .cert_location = cdc_config_get(cfg, "redis.ssl.certificate.location"),
+        .key_location = cdc_config_get(cfg, "redis.ssl.key.location"),
+    };
+    return cdc_rd_conn_new(cdc_config_get(cfg, "connection.url"),
+                           cdc_config_get_bool(cfg, "redis.cluster"), &tls, timeout_ms,
+                           errstr, errstr_size);
 }
 
 bool cdc_rd_conn_is_cluster(const cdc_rd_conn_t *c) { return c->cluster; }

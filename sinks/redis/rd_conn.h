@@ -14,6 +14,7 @@
 
 #include "rd_slot.h"
 #include "rd_url.h"
+#include "config.h"
 #include "sink.h"
 
 typedef struct cdc_rd_node {
@@ -35,6 +36,11 @@ cdc_rd_conn_t *cdc_rd_conn_new(const char *url, bool cluster,
                                const cdc_rd_tls_t *tls, int timeout_ms,
                                char *errstr, size_t errstr_size);
 void cdc_rd_conn_destroy(cdc_rd_conn_t *c);
+
+/* The same from a pipeline's keys (connection.url, redis.cluster,
+ * redis.ssl.*): the sink's and `cdcsink verify`'s. */
+cdc_rd_conn_t *cdc_rd_conn_configured(const cdc_config_t *cfg, int timeout_ms,
+                                      char *errstr, size_t errstr_size);
 
 /* Connects the server (a Cluster: reads the slot map, once) and loads
  * the guard script. OK, RETRY (unreachable, loading...) or FATAL (bad

@@ -13,6 +13,7 @@
 #include "rd_conn.h"
 #include "rd_keys.h"
 #include "rd_reply.h"
+#include "rd_verify.h"
 #include "render.h"
 
 enum {
@@ -68,14 +69,7 @@ static cdc_sink_status_t rd_open(const cdc_config_t *cfg, void **state,
     s->hash = strcmp(cdc_config_get(cfg, "redis.value.format"), "hash") == 0;
     s->ttl_ms = cdc_config_get_int(cfg, "redis.ttl.ms");
     s->retention_ms = cdc_config_settings(cfg)->delete_retention_ms;
-    cdc_rd_tls_t tls = {
-        .ca_location = cdc_config_get(cfg, "redis.ssl.ca.location"),
-        .cert_location = cdc_config_get(cfg, "redis.ssl.certificate.location"),
-        .key_location = cdc_config_get(cfg, "redis.ssl.key.location"),
-    };
-    s->conn = cdc_rd_conn_new(cdc_config_get(cfg, "connection.url"),
-                              cdc_config_get_bool(cfg, "redis.cluster"), &tls,
-                              TIMEOUT_MS, errstr, errstr_size);
+    s->conn = cdc_rd_conn_configured(cfg, TIMEOUT_MS, errstr, errstr_size);
     if (!s->conn) {
         rd_close(s);
         return CDC_SINK_FATAL;
@@ -410,4 +404,5 @@ const cdc_sink_ops_t cdc_redis_sink = {
     .close = rd_close,
     .migrate = NULL,
     .library = rd_library,
+    .verify = &cdc_rd_verify_ops,
 };

@@ -17,6 +17,7 @@
 #     source's, and a later source change still applies;
 #   - Debezium stopped and a source row changed: exit 3 (not checked, the
 #     change may be in Debezium), never divergent; resumed: exit 0;
+#   - a jsonl pipeline cannot be verified (exit 3);
 #   - usage and config errors exit 2; an unreachable source exits 3, and
 #     its password is never printed.
 . "$(dirname "$0")/lib.sh"
@@ -176,10 +177,11 @@ curl -fsS -X PUT "$KAFKA_CONNECT_URL/connectors/$connector/resume" >/dev/null
 verify_json --table simple_05
 [ "$vrc" -eq 0 ] || { cat "$work/v.json"; fail "Debezium running again: want exit 0, got $vrc"; }
 
-say "usage, config, a sink that cannot be verified yet, an unreachable source"
-redis_pipeline_file "$work/r.properties" "topics.regex=$prefix\\.$src\\..*" "source.connection.url=$SOURCE_PG_URL"
-rc=0; "$CDCSINK" verify -c "$work/r.properties" >"$work/e.txt" 2>&1 || rc=$?
-[ "$rc" -eq 3 ] && grep -q "the redis sink cannot be verified yet" "$work/e.txt" || { cat "$work/e.txt"; fail "redis: exit $rc"; }
+say "usage, config, a sink that cannot be verified (a log), an unreachable source"
+pipeline_file "$work/j.properties" "topics.regex=$prefix\\.$src\\..*" "jsonl.path=$work/j.jsonl" \
+    "source.connection.url=$SOURCE_PG_URL"
+rc=0; "$CDCSINK" verify -c "$work/j.properties" >"$work/e.txt" 2>&1 || rc=$?
+[ "$rc" -eq 3 ] && grep -q "the jsonl sink keeps no state to compare" "$work/e.txt" || { cat "$work/e.txt"; fail "jsonl: exit $rc"; }
 rc=0; "$CDCSINK" verify -c "$work/p.properties" --bogus >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "an unknown option: exit $rc"
 grep -v '^source.connection.url' "$work/p.properties" >"$work/nosource.properties"
