@@ -21,6 +21,7 @@ typedef struct vdoc {
     char *key_fields;   /* pk.fields */
     bool keeps_deleted; /* delete.mode=none */
     bool soft;          /* delete.mode=soft */
+    bool textual;       /* the store keeps text (a Redis hash) */
     vdoc_table_t *tables;
     size_t ntables;
 } vdoc_t;
@@ -41,7 +42,7 @@ typedef struct key_batch {
 } key_batch_t;
 
 void *cdc_vdoc_open(const cdc_config_t *cfg, const cdc_vdoc_store_t *store, void *st,
-                    char *errstr, size_t errstr_size)
+                    bool textual, char *errstr, size_t errstr_size)
 {
     vdoc_t *v = calloc(1, sizeof *v);
     const char *fields = cdc_config_settings(cfg)->pk_fields;
@@ -53,6 +54,7 @@ void *cdc_vdoc_open(const cdc_config_t *cfg, const cdc_vdoc_store_t *store, void
     }
     v->store = store;
     v->st = st;
+    v->textual = textual;
     const char *mode = cdc_config_settings(cfg)->delete_mode;
     v->keeps_deleted = strcmp(mode, "none") == 0;
     v->soft = strcmp(mode, "soft") == 0;
@@ -80,7 +82,7 @@ static cdc_docsql_table_t *table_for(vdoc_t *v, PGconn *source, const cdc_verify
     v->tables = grown;
     cdc_docsql_table_t *sql =
         cdc_docsql_table_load(source, t->source_schema, t->source_table, v->key_fields,
-                              v->store->textual, errstr, errstr_size);
+                              v->textual, errstr, errstr_size);
     if (!sql) return NULL;
     v->tables[v->ntables++] = (vdoc_table_t){t, sql};
     return sql;
@@ -580,7 +582,7 @@ int cdc_vdoc_repair(void *state, PGconn *source, const cdc_verify_table_t *t,
             row.json = PQgetvalue(res, 0, 0);
     }
     int rc = 0;
-    if (row.json && v->store->textual)
+    if (row.json && v->textual)
         rc = row_fields(source, row.json, &row, errstr, errstr_size);
     if (rc == 0) rc = v->store->write(v->st, t, key->text, &row, errstr, errstr_size);
     row_free(&row);

@@ -40,8 +40,6 @@ typedef struct cdc_vdoc_row {
 typedef int (*cdc_vdoc_each_fn)(void *arg, char *const *keys, size_t n);
 
 typedef struct cdc_vdoc_store {
-    /* Documents hold every value as text (a Redis hash), else as JSON. */
-    bool textual;
     /* How the store names t's documents (a key pattern, an index), for
      * the report; malloc'd, NULL for t->target. */
     char *(*shown)(void *st, const cdc_verify_table_t *t);
@@ -67,9 +65,10 @@ typedef struct cdc_vdoc_store {
 } cdc_vdoc_store_t;
 
 /* The verifier's state over an open store st (owned from here on, closed
- * by cdc_vdoc_close, or now on failure). NULL with errstr. */
+ * by cdc_vdoc_close, or now on failure); textual: its documents hold every
+ * value as text (a Redis hash), else as JSON. NULL with errstr. */
 void *cdc_vdoc_open(const cdc_config_t *cfg, const cdc_vdoc_store_t *store, void *st,
-                    char *errstr, size_t errstr_size);
+                    bool textual, char *errstr, size_t errstr_size);
 
 /* The cdc_verify_ops_t functions of a document sink (its open calls
  * cdc_vdoc_open). */

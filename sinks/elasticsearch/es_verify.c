@@ -322,7 +322,6 @@ static void es_store_close(void *state)
 }
 
 static const cdc_vdoc_store_t es_store = {
-    .textual = false,
     .shown = es_shown,
     .fetch = es_fetch,
     .scan = es_scan,
@@ -339,7 +338,7 @@ static void *es_verify_open(const cdc_config_t *cfg, char *errstr, size_t errstr
         free(v);
         return NULL;
     }
-    return cdc_vdoc_open(cfg, &es_store, v, errstr, errstr_size);
+    return cdc_vdoc_open(cfg, &es_store, v, false, errstr, errstr_size);
 }
 
 const cdc_verify_ops_t cdc_es_verify_ops = {

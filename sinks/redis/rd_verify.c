@@ -454,16 +454,6 @@ static void rd_store_close(void *state)
 }
 
 static const cdc_vdoc_store_t rd_store = {
-    .textual = false, /* set per pipeline: see rd_verify_open */
-    .shown = rd_shown,
-    .fetch = rd_fetch,
-    .scan = rd_scan,
-    .write = rd_write,
-    .close = rd_store_close,
-};
-
-static const cdc_vdoc_store_t rd_hash_store = {
-    .textual = true,
     .shown = rd_shown,
     .fetch = rd_fetch,
     .scan = rd_scan,
@@ -487,7 +477,7 @@ static void *rd_verify_open(const cdc_config_t *cfg, char *errstr, size_t errstr
         rd_store_close(v);
         return NULL;
     }
-    return cdc_vdoc_open(cfg, v->hash ? &rd_hash_store : &rd_store, v, errstr, errstr_size);
+    return cdc_vdoc_open(cfg, &rd_store, v, v->hash, errstr, errstr_size);
 }
 
 const cdc_verify_ops_t cdc_rd_verify_ops = {
