@@ -631,6 +631,17 @@ static cdc_decode_status_t decode_change(cdc_decoder_t *d, const void *val,
         cdc_errstr_set(errstr, errstr_size, "value: %s", why);
         return CDC_DECODE_DATA_ERROR;
     }
+    if (!cdc_envelope_plan_has_position(entry->plan)) {
+        /* Every record of the topic would go to the DLQ: stop instead. */
+        const char *name = entry->schema->root->name;
+        cdc_errstr_set(errstr, errstr_size,
+                       "position.field '%s' names no field of the value schema %s "
+                       "(schema id %d): set position.field to the field that holds "
+                       "the source position (a flattened value needs "
+                       "add.fields=lsn,... : __lsn)",
+                       d->position_field, name ? name : "(anonymous)", entry->id);
+        return CDC_DECODE_FATAL;
+    }
     if (cdc_envelope_read(entry->plan, &value, arena, event, why,
                           sizeof why) != 0) {
         cdc_errstr_set(errstr, errstr_size, "value: %s", why);
@@ -656,9 +667,15 @@ cdc_decode_status_t cdc_decoder_decode(cdc_decoder_t *d, const void *key,
     event->before = event->after = NULL;
     event->has_position = false;
     event->position = 0;
+    event->position_inclusive = false;
+    event->change_lsn = 0;
+    event->has_last_commit = false;
+    event->last_commit_lsn = 0;
+    event->snapshot_kind = CDC_SNAPSHOT_NONE;
+    event->commit_ordered = false;
+    event->control_kind = NULL;
     event->source_ts_ms = 0;
     event->source_db = event->source_schema = event->source_table = "";
-    event->snapshot = false;
 
     cdc_decode_status_t s = CDC_DECODE_OK;
     if (key && (s = decode_key(d, key, key_len, arena, event, errstr,

@@ -31,6 +31,7 @@ struct cdc_engine {
     cdc_engine_batch_t *inflight; /* being applied by `applier`, or NULL */
     cdc_applier_t applier;
     cdc_held_t held; /* messages that arrived while a batch was retried */
+    cdc_position_tracker_t *positions; /* snapshot LSNs seen, per partition */
     cdc_engine_stats_t stats;
 };
 
@@ -77,6 +78,10 @@ cdc_engine_t *cdc_engine_new(const cdc_engine_options_t *opts,
 {
     cdc_engine_t *e = calloc(1, sizeof *e);
     if (!e) return NULL;
+    if (!(e->positions = cdc_position_tracker_new())) {
+        free(e);
+        return NULL;
+    }
     e->opts = *opts;
     e->hooks = hooks;
     e->opaque = opaque;
@@ -114,6 +119,7 @@ void cdc_engine_destroy(cdc_engine_t *e)
         cdc_arena_destroy(&e->batches[k].arena);
     }
     cdc_held_free(&e->held);
+    cdc_position_tracker_destroy(e->positions);
     free(e);
 }
 
@@ -264,7 +270,18 @@ int cdc_engine_collect_held(cdc_engine_t *e, size_t max)
 
 /* The decoded records, as the applier takes them; false when out of
  * memory. */
-static bool apply_prepare(cdc_engine_batch_t *b)
+/* Positions are resolved once per record and in the partition's order:
+ * a snapshot row raises what the records after it are ordered against. */
+static bool resolve_position(cdc_engine_t *e, cdc_engine_item_t *it)
+{
+    if (it->position_resolved) return true;
+    if (it->has_snapshot_lsn) cdc_position_compute(&it->event, true, it->snapshot_lsn);
+    else if (cdc_position_resolve(e->positions, &it->event) != 0) return false;
+    it->position_resolved = true;
+    return true;
+}
+
+static bool apply_prepare(cdc_engine_t *e, cdc_engine_batch_t *b)
 {
     b->events = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *b->events);
     b->index = cdc_arena_alloc(&b->arena, (b->count + 1) * sizeof *b->index);
@@ -273,6 +290,7 @@ static bool apply_prepare(cdc_engine_batch_t *b)
     b->nevents = 0;
     for (size_t i = 0; i < b->count; i++) {
         if (b->items[i].state != CDC_ENGINE_DECODED || b->items[i].abandoned) continue;
+        if (!resolve_position(e, &b->items[i])) return false;
         b->events[b->nevents] = &b->items[i].event;
         b->index[b->nevents++] = i;
     }
@@ -328,7 +346,7 @@ static attempt_result_t batch_apply(cdc_engine_t *e, cdc_engine_batch_t *b,
                                     char *errstr, size_t errstr_size)
 {
     if (e->opts.dry_run) return ATTEMPT_DONE;
-    if (!apply_prepare(b))
+    if (!apply_prepare(e, b))
         return cdc_errstr_set(errstr, errstr_size, "out of memory"), ATTEMPT_RETRY;
     if (b->nevents == 0) return ATTEMPT_DONE;
     applier_setup(e, b);
@@ -554,7 +572,7 @@ cdc_engine_result_t cdc_engine_step(cdc_engine_t *e, bool overlap,
     /* A stop requested meanwhile still lets the batch finish; only a batch
      * stuck in retries is abandoned, uncommitted. */
     if (overlap && !e->opts.dry_run && !b->decode_deferred && !*stop &&
-        apply_prepare(b) && b->nevents > 0) {
+        apply_prepare(e, b) && b->nevents > 0) {
         inflight_start(e);
         return r;
     }

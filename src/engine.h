@@ -40,6 +40,7 @@
 #include "held.h"
 #include "observe.h"
 #include "plan.h"
+#include "position.h"
 #include "sink.h"
 
 typedef enum cdc_engine_item_state {
@@ -56,6 +57,12 @@ typedef struct cdc_engine_item {
     bool filtered;              /* settled by the driver before decoding */
     cdc_outcome_kind_t outcome; /* once FINAL: REJECTED means in the DLQ */
     int replay_attempts;        /* cdcsink.replay.attempts if it goes to the DLQ */
+    bool position_resolved;     /* cdc_position_resolve() ran on its event */
+    /* The snapshot LSN its partition had shown when the record was first
+     * consumed (a DLQ record's cdcsink.snapshot.lsn header): resolves its
+     * position instead of what this run has seen. */
+    bool has_snapshot_lsn;
+    int64_t snapshot_lsn;
     void *origin;               /* the driver's per-record data (arena) */
     cdc_event_t event;          /* topic/partition/offset: the record's origin */
     cdc_dlq_record_t dlq;

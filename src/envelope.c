@@ -7,7 +7,7 @@
 #include "errstr.h"
 
 #define PATH_MAX_DEPTH 4
-#define ENVELOPE_PATHS 9 /* the paths plan_mark_unread() passes */
+#define ENVELOPE_PATHS 10 /* the paths plan_mark_unread() passes */
 
 /* A field reached through nested records: indices at each level. */
 typedef struct field_path {
@@ -18,8 +18,12 @@ typedef struct field_path {
 struct cdc_envelope_plan {
     bool flattened;
     field_path_t op, before, after, position, ts_ms;
-    field_path_t db, schema, table, snapshot;
+    field_path_t db, schema, table, snapshot, sequence;
     field_path_t deleted; /* flattened only */
+    /* The records are ordered by commit (see cdc_event_t.commit_ordered). */
+    bool commit_ordered;
+    /* Not a change event: "heartbeat", "transaction", "message". */
+    const char *control_kind;
     const cdc_row_schema_t *row;
     /* Flattened: which value fields are row columns. */
     const int *row_fields;
@@ -78,7 +82,10 @@ static int plan_envelope(cdc_envelope_plan_t *plan,
     plan->schema = path_resolve(root, "source.schema");
     plan->table = path_resolve(root, "source.table");
     plan->snapshot = path_resolve(root, "source.snapshot");
+    plan->sequence = path_resolve(root, "source.sequence");
     plan->position = path_resolve(root, position_field);
+    plan->commit_ordered = strcmp(position_field, "source.lsn") == 0 &&
+                           plan->position.depth > 0 && plan->sequence.depth > 0;
     const field_path_t *row_path =
         plan->after.depth ? &plan->after : &plan->before;
     const cdc_schema_node_t *row =
@@ -131,7 +138,8 @@ static int plan_mark_unread(const cdc_envelope_plan_t *plan, cdc_schema_t *schem
 {
     const field_path_t *paths[] = {&plan->op, &plan->before, &plan->after,
                                    &plan->position, &plan->ts_ms, &plan->db,
-                                   &plan->schema, &plan->table, &plan->snapshot};
+                                   &plan->schema, &plan->table, &plan->snapshot,
+                                   &plan->sequence};
     _Static_assert(sizeof paths / sizeof *paths == ENVELOPE_PATHS, "ENVELOPE_PATHS");
     const field_path_t *used[ENVELOPE_PATHS];
     size_t n = 0;
@@ -151,11 +159,15 @@ static int plan_flattened(cdc_envelope_plan_t *plan, cdc_schema_t *schema,
     plan->db = path_resolve(root, "__db");
     plan->schema = path_resolve(root, "__schema");
     plan->table = path_resolve(root, "__table");
+    plan->snapshot = path_resolve(root, "__snapshot");
+    plan->sequence = path_resolve(root, "__sequence");
     /* "source.lsn" is the documented default; a flattened value carries
-     * the LSN as __lsn (add.fields=op,lsn,...). */
-    plan->position = path_resolve(
-        root, strcmp(position_field, "source.lsn") == 0 ? "__lsn"
-                                                        : position_field);
+     * the LSN as __lsn (add.fields=op,lsn,...), and the snapshot rules
+     * need add.fields to name sequence too. */
+    bool default_position = strcmp(position_field, "source.lsn") == 0;
+    plan->position = path_resolve(root, default_position ? "__lsn" : position_field);
+    plan->commit_ordered = default_position && plan->position.depth > 0 &&
+                           plan->sequence.depth > 0;
 
     /* The row is every field not starting with "__". */
     const cdc_row_schema_t *all = root->row;
@@ -179,6 +191,41 @@ static int plan_flattened(cdc_envelope_plan_t *plan, cdc_schema_t *schema,
     return 0;
 }
 
+static bool has_field(const cdc_schema_node_t *record, const char *name)
+{
+    return cdc_schema_field_index(record, name) >= 0;
+}
+
+static bool name_ends_with(const char *name, const char *suffix)
+{
+    size_t n = name ? strlen(name) : 0, k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+/* What Debezium sends besides row changes, on topics a topics.regex may
+ * match: heartbeats (__debezium-heartbeat.<prefix>), transaction
+ * boundaries (<prefix>.transaction) and logical decoding messages (op=m,
+ * with a message and no row). NULL for a change event. */
+static const char *control_kind_of(const cdc_schema_node_t *root)
+{
+    if (name_ends_with(root->name, ".Heartbeat") ||
+        (root->count == 1 && has_field(root, "ts_ms")))
+        return "heartbeat";
+    if (name_ends_with(root->name, ".TransactionMetadataValue") ||
+        (has_field(root, "status") && has_field(root, "event_count") &&
+         has_field(root, "data_collections")))
+        return "transaction";
+    if (has_field(root, "op") && has_field(root, "message") &&
+        !has_field(root, "before") && !has_field(root, "after"))
+        return "message";
+    return NULL;
+}
+
+bool cdc_envelope_plan_has_position(const cdc_envelope_plan_t *plan)
+{
+    return plan->control_kind || plan->position.depth > 0;
+}
+
 cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
                                            const char *position_field,
                                            char *errstr, size_t errstr_size)
@@ -193,6 +240,7 @@ cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
         cdc_arena_alloc(&value_schema->arena, sizeof *plan);
     if (!plan) return NULL;
     memset(plan, 0, sizeof *plan);
+    if ((plan->control_kind = control_kind_of(root))) return plan;
     bool envelope = cdc_schema_field_index(root, "op") >= 0 &&
                     (cdc_schema_field_index(root, "after") >= 0 ||
                      cdc_schema_field_index(root, "before") >= 0);
@@ -270,10 +318,42 @@ static int read_flattened(const cdc_envelope_plan_t *plan,
     return 0;
 }
 
+/* source.sequence: ["<last commit LSN>", "<LSN>"] as JSON text; the first
+ * member may be null. True with *lsn set when it is a number. */
+static bool sequence_last_commit(const cdc_value_t *v, int64_t *lsn)
+{
+    if (!v || v->type != CDC_TYPE_STRING || !v->u.str.ptr) return false;
+    const char *p = v->u.str.ptr;
+    while (*p == ' ' || *p == '[') p++;
+    if (*p == '"') p++;
+    if (*p < '0' || *p > '9') return false; /* null */
+    int64_t n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (INT64_MAX - (*p - '0')) / 10) return false;
+        n = n * 10 + (*p - '0');
+    }
+    *lsn = n;
+    return true;
+}
+
+static cdc_snapshot_kind_t snapshot_kind(const cdc_value_t *v)
+{
+    if (!is_snapshot(v)) return CDC_SNAPSHOT_NONE;
+    if (v->type != CDC_TYPE_BOOLEAN && v->u.str.ptr &&
+        strcmp(v->u.str.ptr, "incremental") == 0)
+        return CDC_SNAPSHOT_INCREMENTAL;
+    return CDC_SNAPSHOT_FULL;
+}
+
 int cdc_envelope_read(const cdc_envelope_plan_t *plan, const cdc_value_t *value,
                       cdc_arena_t *arena, cdc_event_t *event, char *errstr,
                       size_t errstr_size)
 {
+    if (plan->control_kind) {
+        event->op = CDC_OP_CONTROL;
+        event->control_kind = plan->control_kind;
+        return 0;
+    }
     event->row_schema = plan->row;
     if (plan->flattened) {
         if (read_flattened(plan, value, arena, event, errstr, errstr_size) != 0)
@@ -292,12 +372,16 @@ int cdc_envelope_read(const cdc_envelope_plan_t *plan, const cdc_value_t *value,
     event->has_position = pos && (pos->type == CDC_TYPE_INT64 ||
                                   pos->type == CDC_TYPE_INT32);
     event->position = event->has_position ? pos->u.i : 0;
+    event->change_lsn = event->position;
+    event->commit_ordered = plan->commit_ordered && event->has_position;
+    event->has_last_commit =
+        sequence_last_commit(path_get(&plan->sequence, value), &event->last_commit_lsn);
     const cdc_value_t *ts = path_get(&plan->ts_ms, value);
     event->source_ts_ms = ts && ts->type == CDC_TYPE_INT64 ? ts->u.i : 0;
     event->source_db = path_string(&plan->db, value);
     event->source_schema = path_string(&plan->schema, value);
     event->source_table = path_string(&plan->table, value);
-    event->snapshot = is_snapshot(path_get(&plan->snapshot, value));
+    event->snapshot_kind = snapshot_kind(path_get(&plan->snapshot, value));
     return 0;
 }
 

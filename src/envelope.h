@@ -23,6 +23,11 @@ cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
                                            const char *position_field,
                                            char *errstr, size_t errstr_size);
 
+/* False when position.field names no field of the value schema (and the
+ * schema is no heartbeat or transaction record): nothing of its topic can
+ * ever be applied guarded. */
+bool cdc_envelope_plan_has_position(const cdc_envelope_plan_t *plan);
+
 /* Fills op, row_schema, before/after, position and source fields of event
  * from a value decoded with the plan's schema. -1 with errstr when the
  * value is not a change event (e.g. an unknown op). */

@@ -48,6 +48,7 @@ const char *cdc_op_name(cdc_op_t op)
     case CDC_OP_READ: return "r";
     case CDC_OP_TRUNCATE: return "t";
     case CDC_OP_TOMBSTONE: return "tombstone";
+    case CDC_OP_CONTROL: return "control";
     }
     return "?";
 }

@@ -93,8 +93,18 @@ typedef enum cdc_op {
     CDC_OP_DELETE = 'd',
     CDC_OP_READ = 'r',      /* snapshot: applied like an insert */
     CDC_OP_TRUNCATE = 't',  /* table truncated (not applied by default) */
-    CDC_OP_TOMBSTONE = 'T'  /* Kafka tombstone: null value */
+    CDC_OP_TOMBSTONE = 'T', /* Kafka tombstone: null value */
+    /* No change of a row: a heartbeat, a transaction boundary, a logical
+     * decoding message (op=m). Skipped; control_kind says which. */
+    CDC_OP_CONTROL = 'x'
 } cdc_op_t;
+
+/* Which snapshot a record belongs to (Debezium's source.snapshot). */
+typedef enum cdc_snapshot_kind {
+    CDC_SNAPSHOT_NONE = 0,    /* "false" or absent: streamed from the log */
+    CDC_SNAPSHOT_FULL,        /* true/first/last/...: an initial, re-, or blocking snapshot */
+    CDC_SNAPSHOT_INCREMENTAL  /* a chunk of a signalled incremental snapshot */
+} cdc_snapshot_kind_t;
 
 typedef struct cdc_event {
     /* Where the record came from; the raw bytes stay valid for the batch. */
@@ -119,15 +129,31 @@ typedef struct cdc_event {
     const cdc_value_t *before;
     const cdc_value_t *after;
 
-    /* The guard: source position (PostgreSQL LSN by default). */
+    /* The guard (docs/semantics.md, "Snapshots and the stream"): every
+     * sink stores `position` with what it writes and applies a change only
+     * over a smaller stored position, or over an equal one when
+     * position_inclusive. cdc_position_resolve() sets them from what the
+     * record carried (below); until then position is the raw value. */
     bool has_position;
     int64_t position;
+    bool position_inclusive;
+
+    /* What the record carried: position.field's value (source.lsn: where
+     * the change was written), source.sequence's first member (the commit
+     * of the transaction before this one), and which snapshot it is of.
+     * commit_ordered: a PostgreSQL envelope read with the default
+     * position.field, for which the snapshot rules apply. */
+    int64_t change_lsn;
+    bool has_last_commit;
+    int64_t last_commit_lsn;
+    cdc_snapshot_kind_t snapshot_kind;
+    bool commit_ordered;
 
     int64_t source_ts_ms;       /* 0 when unknown */
     const char *source_db;      /* "" when unknown */
     const char *source_schema;
     const char *source_table;
-    bool snapshot;              /* source.snapshot was true/last/first... */
+    const char *control_kind;   /* CDC_OP_CONTROL: "heartbeat", "transaction", "message" */
 } cdc_event_t;
 
 const char *cdc_type_name(cdc_type_t type);

@@ -92,6 +92,7 @@ static bool action_for(const cdc_planner_t *p, const cdc_event_t *ev,
 {
     switch (ev->op) {
     case CDC_OP_TRUNCATE: return false;
+    case CDC_OP_CONTROL: return false;
     case CDC_OP_TOMBSTONE:
         *action = CDC_ACTION_KEY_DELETE;
         return p->delete_on_tombstone;
@@ -319,18 +320,24 @@ static int plan_log(const cdc_event_t *const *events, size_t count,
                     cdc_outcome_t *outcomes, cdc_change_t *changes,
                     size_t *event_index, size_t *nchanges)
 {
+    size_t n = 0;
     for (size_t i = 0; i < count; i++) {
         const cdc_event_t *ev = events[i];
-        changes[i] = (cdc_change_t){
+        /* Heartbeats and transaction boundaries are no rows. */
+        if (ev->op == CDC_OP_CONTROL) {
+            outcomes[i].kind = CDC_OUTCOME_SKIPPED;
+            continue;
+        }
+        changes[n] = (cdc_change_t){
             .event = ev,
             .action = log_action(ev),
             .row_schema = ev->row_schema,
             .row = cdc_event_row(ev),
         };
-        event_index[i] = i;
+        event_index[n++] = i;
         outcomes[i].kind = CDC_OUTCOME_STALE; /* until the sink says */
     }
-    *nchanges = count;
+    *nchanges = n;
     return 0;
 }
 

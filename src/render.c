@@ -640,6 +640,11 @@ int cdc_render_event(const cdc_event_t *ev, cdc_buf_t *buf)
     put_cstr_or_null(buf, ev->source_schema);
     cdc_buf_puts(buf, ",\"table\":");
     put_cstr_or_null(buf, ev->source_table);
+    /* The position the record carried (position.field's value): the
+     * guard's `position` above is ordered by commit (docs/semantics.md). */
+    cdc_buf_puts(buf, ",\"lsn\":");
+    if (ev->has_position) cdc_buf_put_int(buf, ev->change_lsn);
+    else cdc_buf_puts(buf, "null");
     cdc_buf_puts(buf, "},\"key\":");
     cdc_render_row(ev->key_schema, ev->key, buf);
     cdc_buf_puts(buf, ",\"before\":");

@@ -248,10 +248,12 @@ static int item_append(const cdc_change_t *c, const es_item_t *it, cdc_buf_t *bo
         /* A Kafka tombstone has no position: its delete is unversioned
          * (delete.on.tombstone, documented as unguarded). */
         cdc_es_bulk_item(body, it->index, it->id,
-                         c->action == CDC_ACTION_DELETE ? c->event->position : -1, NULL, 0);
+                         c->action == CDC_ACTION_DELETE ? c->event->position : -1,
+                         c->event->position_inclusive, NULL, 0);
         return body->failed ? -1 : 0;
     }
-    cdc_es_bulk_action(body, true, it->index, it->id, c->event->position);
+    cdc_es_bulk_action(body, true, it->index, it->id, c->event->position,
+                       c->event->position_inclusive);
     if (cdc_es_doc_render(c, it->stored, body) != 0) return -1;
     cdc_buf_putc(body, '\n');
     return body->failed ? -1 : 0;

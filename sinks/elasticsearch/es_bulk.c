@@ -7,7 +7,7 @@
 #include "render.h"
 
 void cdc_es_bulk_action(cdc_buf_t *body, bool is_index, const char *index, const char *id,
-                        int64_t version)
+                        int64_t version, bool inclusive)
 {
     cdc_buf_puts(body, is_index ? "{\"index\":{\"_index\":" : "{\"delete\":{\"_index\":");
     cdc_render_string(index, strlen(index), body);
@@ -16,15 +16,16 @@ void cdc_es_bulk_action(cdc_buf_t *body, bool is_index, const char *index, const
     if (version >= 0) {
         cdc_buf_puts(body, ",\"version\":");
         cdc_buf_put_int(body, version);
-        cdc_buf_puts(body, ",\"version_type\":\"external\"");
+        cdc_buf_puts(body, inclusive ? ",\"version_type\":\"external_gte\""
+                                     : ",\"version_type\":\"external\"");
     }
     cdc_buf_puts(body, "}}\n");
 }
 
 void cdc_es_bulk_item(cdc_buf_t *body, const char *index, const char *id,
-                      int64_t version, const char *doc, size_t doc_len)
+                      int64_t version, bool inclusive, const char *doc, size_t doc_len)
 {
-    cdc_es_bulk_action(body, doc != NULL, index, id, version);
+    cdc_es_bulk_action(body, doc != NULL, index, id, version, inclusive);
     if (doc) {
         cdc_buf_append(body, doc, doc_len);
         cdc_buf_putc(body, '\n');

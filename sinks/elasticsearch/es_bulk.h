@@ -28,15 +28,17 @@ typedef enum cdc_es_item_result {
 
 /* Appends an item's action line, newline included; an index's document
  * line is the caller's to append (straight into the body, no copy). A
- * negative version sends it unversioned. */
+ * negative version sends it unversioned; an inclusive one (the event's
+ * position_inclusive) as external_gte: it applies over an equal stored
+ * version too. */
 void cdc_es_bulk_action(cdc_buf_t *body, bool is_index, const char *index, const char *id,
-                        int64_t version);
+                        int64_t version, bool inclusive);
 
 /* Appends one item: its action line and, for an index, the document line
  * (doc is one line of JSON; NULL for a delete). A negative version sends
  * the item unversioned (a tombstone's delete). */
 void cdc_es_bulk_item(cdc_buf_t *body, const char *index, const char *id,
-                      int64_t version, const char *doc, size_t doc_len);
+                      int64_t version, bool inclusive, const char *doc, size_t doc_len);
 
 /* The path of a _bulk request that answers only what the items need. */
 #define CDC_ES_BULK_PATH \

@@ -94,7 +94,7 @@ static int run_guarded(const pg_verifier_t *v, const pg_pair_t *p,
                   (action == CDC_ACTION_UPSERT || action == CDC_ACTION_DELETE);
     cdc_buf_t sql, params[PG_VERIFY_MAX_COLUMNS + 2];
     cdc_buf_init(&sql);
-    cdc_pg_sql_build(&sql, p->target, action, columns, ncolumns, ledger, false);
+    cdc_pg_sql_build(&sql, p->target, action, columns, ncolumns, ledger, false, false);
     size_t n = 0;
     for (; n < ncolumns; n++) {
         cdc_buf_init(&params[n]);

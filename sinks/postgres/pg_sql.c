@@ -142,7 +142,7 @@ static void put_column_list(cdc_buf_t *sql, const cdc_pg_table_t *t,
  * source is the CTE t (precise) or the unnest itself (counted). */
 static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
                                const int *cols, size_t n, bool soft_delete,
-                               bool ledger, bool counted)
+                               bool ledger, bool counted, bool inclusive)
 {
     const char *pos = t->columns[t->position_column].name;
     const char *del = t->deleted_column >= 0 ? t->columns[t->deleted_column].name : NULL;
@@ -177,7 +177,7 @@ static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
         put_param(sql, n + 2);
         cdc_buf_puts(sql, " AND tb.key = ");
         put_ledger_key(sql, t, cols, n, "t");
-        cdc_buf_puts(sql, " AND tb.position >= t.pos)");
+        cdc_buf_puts(sql, inclusive ? " AND tb.position > t.pos)" : " AND tb.position >= t.pos)");
     }
     cdc_buf_puts(sql, " ON CONFLICT (");
     put_pk_list(sql, t, "");
@@ -201,7 +201,7 @@ static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
     }
     cdc_buf_puts(sql, " WHERE target.");
     cdc_pg_sql_quote_ident(sql, pos);
-    cdc_buf_puts(sql, " < EXCLUDED.");
+    cdc_buf_puts(sql, inclusive ? " <= EXCLUDED." : " < EXCLUDED.");
     cdc_pg_sql_quote_ident(sql, pos);
 }
 
@@ -210,15 +210,15 @@ static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
  * input and joining it back (about half again the server time). */
 static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
                          const int *cols, size_t n, bool soft_delete,
-                         bool ledger, bool counted)
+                         bool ledger, bool counted, bool inclusive)
 {
     if (counted) {
-        put_guarded_insert(sql, t, cols, n, soft_delete, ledger, true);
+        put_guarded_insert(sql, t, cols, n, soft_delete, ledger, true, inclusive);
         return;
     }
     put_input(sql, t, cols, n, true);
     cdc_buf_puts(sql, ", ins AS (");
-    put_guarded_insert(sql, t, cols, n, soft_delete, ledger, false);
+    put_guarded_insert(sql, t, cols, n, soft_delete, ledger, false, inclusive);
     cdc_buf_puts(sql, " RETURNING ");
     put_pk_list(sql, t, "target.");
     cdc_buf_puts(sql, ") SELECT t.ord FROM t JOIN ins ON ");
@@ -226,7 +226,7 @@ static void build_upsert(cdc_buf_t *sql, const cdc_pg_table_t *t,
 }
 
 static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
-                              const int *cols, size_t n)
+                              const int *cols, size_t n, bool inclusive)
 {
     const char *pos = t->columns[t->position_column].name;
     put_input(sql, t, cols, n, true);
@@ -236,7 +236,8 @@ static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     put_pk_match(sql, t, cols, n, "target");
     cdc_buf_puts(sql, " AND target.");
     cdc_pg_sql_quote_ident(sql, pos);
-    cdc_buf_puts(sql, " < t.pos RETURNING 1), tomb AS (INSERT INTO "
+    cdc_buf_puts(sql, inclusive ? " <= t.pos" : " < t.pos");
+    cdc_buf_puts(sql, " RETURNING 1), tomb AS (INSERT INTO "
                       "cdcsink.tombstones AS tb (target_table, key, position, "
                       "deleted_at) SELECT ");
     put_param(sql, n + 2);
@@ -244,8 +245,10 @@ static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     put_ledger_key(sql, t, cols, n, "t");
     cdc_buf_puts(sql, ", t.pos, now() FROM t ON CONFLICT (target_table, key) "
                       "DO UPDATE SET position = EXCLUDED.position, deleted_at = "
-                      "EXCLUDED.deleted_at WHERE tb.position < EXCLUDED.position "
-                      "RETURNING tb.key) SELECT t.ord FROM t JOIN tomb ON tomb.key = ");
+                      "EXCLUDED.deleted_at WHERE tb.position ");
+    cdc_buf_puts(sql, inclusive ? "<=" : "<");
+    cdc_buf_puts(sql, " EXCLUDED.position RETURNING tb.key) SELECT t.ord FROM t JOIN "
+                      "tomb ON tomb.key = ");
     put_ledger_key(sql, t, cols, n, "t");
     /* Applied unless the row holds something newer than the delete (the
      * CTEs' changes are not visible here: this sees the row as it was). */
@@ -255,7 +258,7 @@ static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     put_pk_match(sql, t, cols, n, "target");
     cdc_buf_puts(sql, " AND target.");
     cdc_pg_sql_quote_ident(sql, pos);
-    cdc_buf_puts(sql, " >= t.pos)");
+    cdc_buf_puts(sql, inclusive ? " > t.pos)" : " >= t.pos)");
 }
 
 static void build_key_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
@@ -279,13 +282,13 @@ bool cdc_pg_sql_countable(cdc_action_t action)
 
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *t,
                       cdc_action_t action, const int *cols, size_t n,
-                      bool ledger, bool counted)
+                      bool ledger, bool counted, bool inclusive)
 {
     counted = counted && cdc_pg_sql_countable(action);
     switch (action) {
-    case CDC_ACTION_UPSERT: build_upsert(sql, t, cols, n, false, ledger, counted); break;
-    case CDC_ACTION_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false, counted); break;
-    case CDC_ACTION_DELETE: build_hard_delete(sql, t, cols, n); break;
+    case CDC_ACTION_UPSERT: build_upsert(sql, t, cols, n, false, ledger, counted, inclusive); break;
+    case CDC_ACTION_SOFT_DELETE: build_upsert(sql, t, cols, n, true, false, counted, inclusive); break;
+    case CDC_ACTION_DELETE: build_hard_delete(sql, t, cols, n, inclusive); break;
     case CDC_ACTION_KEY_DELETE: build_key_delete(sql, t, cols, n); break;
     }
 }

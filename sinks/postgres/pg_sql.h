@@ -43,10 +43,12 @@ typedef struct cdc_pg_table {
 /* Parameters: $1..$n are the arrays of `columns` (for deletes: the primary
  * key columns), $n+1 the positions (bigint[]; absent for KEY_DELETE), then
  * the ledger's table name (text) when `ledger`. `counted` asks for the
- * counted form; actions without one (see cdc_pg_sql_countable) ignore it. */
+ * counted form; actions without one (see cdc_pg_sql_countable) ignore it.
+ * `inclusive`: the rows' positions apply over equal stored ones too (the
+ * event's position_inclusive; a statement holds rows of one kind). */
 void cdc_pg_sql_build(cdc_buf_t *sql, const cdc_pg_table_t *table,
                       cdc_action_t action, const int *columns,
-                      size_t ncolumns, bool ledger, bool counted);
+                      size_t ncolumns, bool ledger, bool counted, bool inclusive);
 
 /* Whether the action has a counted form. */
 bool cdc_pg_sql_countable(cdc_action_t action);

@@ -23,6 +23,7 @@ typedef struct pg_group {
 static bool same_shape(const pg_work_t *a, const pg_work_t *b)
 {
     return a->target == b->target && a->action == b->action &&
+           a->event->position_inclusive == b->event->position_inclusive &&
            a->ncolumns == b->ncolumns &&
            memcmp(a->columns, b->columns, a->ncolumns * sizeof *a->columns) == 0;
 }
@@ -193,7 +194,7 @@ static exec_result_t group_exec(const pg_sink_t *s, pg_conn_t *c,
     cdc_buf_init(&sql);
     for (size_t j = 0; j < nparams; j++) cdc_buf_init(&params[j]);
     cdc_pg_sql_build(&sql, shape->target->table, shape->action, shape->columns,
-                     shape->ncolumns, ledger, counted);
+                     shape->ncolumns, ledger, counted, shape->event->position_inclusive);
     exec_result_t r = EXEC_OK;
     PGresult *res = NULL;
     const char *values[nparams];

@@ -154,6 +154,8 @@ int cdc_rd_item_build(const cdc_change_t *c, bool hash, cdc_buf_t *scratch,
     it->key_len = strlen(it->key);
     it->slot = cdc_rd_key_slot(it->key, it->key_len);
     it->op = op_of(c->action);
+    /* An inclusive position applies over an equal marker ('k' has none). */
+    it->wire_op = c->event->position_inclusive && it->op != 'k' ? (char)(it->op - 'a' + 'A') : it->op;
     position_text(c->event, it->position);
     if (!(it->marker = cdc_rd_marker_name(it->key, it->key_len, arena, &it->marker_len)))
         return -1;

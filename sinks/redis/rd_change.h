@@ -40,6 +40,7 @@ typedef struct cdc_rd_item {
     size_t key_len, marker_len;
     int slot;
     char op;
+    char wire_op; /* op as the script reads it: upper case when inclusive */
     char position[24];
     const char **payload; /* arguments after op, position, n */
     size_t *payload_len;

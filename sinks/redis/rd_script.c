@@ -20,6 +20,8 @@
  *              columns are in neither: HSET leaves them as they are.
  *   'd' hard delete: DEL K, marker kept for the retention.
  *   'k' delete by key (a tombstone with delete.on.tombstone): unguarded.
+ *   An op in upper case ('U', 'S', 'D') is the same change with an
+ *   inclusive position: it also applies over an equal marker.
  * Reply: per change 1 applied, 0 stale (position not newer), or the type K
  * holds when that is not the layout's (WRONGTYPE: the record alone is
  * rejected, the others go on). */
@@ -83,6 +85,8 @@ const char cdc_rd_guard_script[] =
     "for k = 1, #KEYS, 2 do\n"
     "  local key, marker = KEYS[k], KEYS[k + 1]\n"
     "  local op, pos, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])\n"
+    "  local inclusive = op ~= op:lower()\n"
+    "  op = op:lower()\n"
     "  local first = a + 3\n"
     "  a = first + n\n"
     "  local result = 1\n"
@@ -91,7 +95,7 @@ const char cdc_rd_guard_script[] =
     "  else\n"
     "    local seen = redis.call('GET', marker)\n"
     "    local held = redis.call('TYPE', key).ok\n"
-    "    if seen and seen >= pos then\n"
+    "    if seen and (seen > pos or (seen == pos and not inclusive)) then\n"
     "      result = 0\n"
     "    elseif op ~= 'd' and held ~= 'none' and held ~= want then\n"
     "      result = held\n"

@@ -175,7 +175,7 @@ static int call_argv(rd_sink_t *s, const rd_call_t *call, const cdc_rd_item_t *i
         const cdc_rd_item_t *it = &items[call->items[k]];
         char n[24];
         snprintf(n, sizeof n, "%zu", it->npayload);
-        if (cdc_rd_args_push(a, &it->op, 1, arena) || cdc_rd_args_push(a, it->position, 20, arena) ||
+        if (cdc_rd_args_push(a, &it->wire_op, 1, arena) || cdc_rd_args_push(a, it->position, 20, arena) ||
             cdc_rd_args_copy(a, n, strlen(n), arena))
             return -1;
         for (size_t p = 0; p < it->npayload; p++)

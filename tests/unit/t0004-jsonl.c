@@ -366,6 +366,7 @@ static cdc_event_t event_base(int64_t offset, cdc_op_t op)
     ev.row_schema = &row_schema;
     ev.has_position = true;
     ev.position = 23456789;
+    ev.change_lsn = 23456700;
     ev.source_ts_ms = 1700000000000;
     ev.source_db = "source";
     ev.source_schema = "public";
@@ -376,7 +377,7 @@ static cdc_event_t event_base(int64_t offset, cdc_op_t op)
 static const char *const UPDATE_LINE =
     "{\"topic\":\"cdc.public.orders\",\"partition\":0,\"offset\":42,"
     "\"op\":\"u\",\"position\":23456789,\"ts_ms\":1700000000000,"
-    "\"source\":{\"db\":\"source\",\"schema\":\"public\",\"table\":\"orders\"},"
+    "\"source\":{\"db\":\"source\",\"schema\":\"public\",\"table\":\"orders\",\"lsn\":23456700},"
     "\"key\":{\"id\":1},"
     "\"before\":{\"id\":1,\"status\":\"new\",\"total\":\"-12.50\","
     "\"note\":\"line1\\nline2\",\"created\":\"1969-12-31T23:59:59.999999\"},"
@@ -387,13 +388,13 @@ static const char *const UPDATE_LINE =
 static const char *const TOMBSTONE_LINE =
     "{\"topic\":\"cdc.public.orders\",\"partition\":3,\"offset\":44,"
     "\"op\":\"tombstone\",\"position\":null,\"ts_ms\":null,"
-    "\"source\":{\"db\":null,\"schema\":null,\"table\":null},"
+    "\"source\":{\"db\":null,\"schema\":null,\"table\":null,\"lsn\":null},"
     "\"key\":{\"id\":1},\"before\":null,\"after\":null}";
 
 static const char *const DELETE_LINE =
     "{\"topic\":\"cdc.public.orders\",\"partition\":0,\"offset\":43,"
     "\"op\":\"d\",\"position\":23456790,\"ts_ms\":1700000000000,"
-    "\"source\":{\"db\":\"source\",\"schema\":\"public\",\"table\":\"orders\"},"
+    "\"source\":{\"db\":\"source\",\"schema\":\"public\",\"table\":\"orders\",\"lsn\":23456701},"
     "\"key\":null,"
     "\"before\":{\"id\":1,\"status\":\"paid\",\"total\":\"0.00\","
     "\"note\":null,\"created\":\"1969-12-31T23:59:59.999999\"},"
@@ -410,6 +411,7 @@ static void events_build(cdc_arena_t *arena, cdc_event_t evs[3])
 
     evs[1] = event_base(43, CDC_OP_DELETE);
     evs[1].position = 23456790;
+    evs[1].change_lsn = 23456701;
     evs[1].key_schema = NULL;
     evs[1].before = row_new(arena, 1, "paid", "0.00", NULL, false);
 

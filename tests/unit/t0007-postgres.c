@@ -113,7 +113,7 @@ static void check_sql(void)
     CHECK_STR(sql.data, "\"a\"\"b c\"");
     int cols[] = {0, 1};
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, false, false);
     CHECK_STR(sql.data,
               "WITH t AS (SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[]) "
               "WITH ORDINALITY AS t(c0, c1, pos, ord)), "
@@ -128,7 +128,7 @@ static void check_sql(void)
     /* The counted form: the same upsert straight from the unnest, no
      * ordinals, no RETURNING; its row count is the answer. */
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, true);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, true, false);
     CHECK_STR(sql.data,
               "INSERT INTO \"s\".\"t\"\"x\" AS target (\"Id\", \"we\"\"ird; DROP\", "
               "\"__cdc_lsn\", \"__cdc_deleted\") SELECT t.c0, t.c1, t.pos, false FROM "
@@ -144,8 +144,8 @@ static void check_sql(void)
     cdc_buf_t precise;
     cdc_buf_init(&precise);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, true);
-    cdc_pg_sql_build(&precise, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, true, false);
+    cdc_pg_sql_build(&precise, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false, false);
     CHECK_STR(sql.data, precise.data);
     cdc_buf_free(&precise);
     /* An array column travels as text[] and is cast row by row. */
@@ -157,21 +157,21 @@ static void check_sql(void)
                           .columns = arr_cols, .ncolumns = 4, .pk = arr_pk, .npk = 1,
                           .position_column = 2, .deleted_column = 3};
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, &arr, CDC_ACTION_UPSERT, cols, 2, false, true);
+    cdc_pg_sql_build(&sql, &arr, CDC_ACTION_UPSERT, cols, 2, false, true, false);
     CHECK(strstr(sql.data, "unnest($1::bigint[], $2::text[], $3::bigint[])") != NULL);
     CHECK(strstr(sql.data, "SELECT t.c0, t.c1::integer[], t.pos, false") != NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_SOFT_DELETE, cols, 2, false, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_SOFT_DELETE, cols, 2, false, false, false);
     CHECK(strstr(sql.data, "\"__cdc_deleted\" = true WHERE target.\"__cdc_lsn\" < EXCLUDED") != NULL);
     CHECK(strstr(sql.data, "tombstones") == NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false, false);
     CHECK(strstr(sql.data, "DELETE FROM \"s\".\"t\"\"x\" AS target USING t WHERE "
                            "t.c0 = target.\"Id\" AND target.\"__cdc_lsn\" < t.pos") != NULL);
     CHECK(strstr(sql.data, "INSERT INTO cdcsink.tombstones") != NULL);
     CHECK(strstr(sql.data, "WHERE tb.position < EXCLUDED.position") != NULL);
     cdc_buf_reset(&sql);
-    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_KEY_DELETE, cols, 1, false, false);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_KEY_DELETE, cols, 1, false, false, false);
     CHECK(strstr(sql.data, "unnest($1::integer[]) WITH ORDINALITY") != NULL);
     CHECK(strstr(sql.data, "pos") == NULL); /* no guard: a tombstone has none */
     cdc_buf_free(&sql);

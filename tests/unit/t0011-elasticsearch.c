@@ -71,9 +71,9 @@ static void check_bulk_items(void)
 {
     cdc_buf_t b;
     cdc_buf_init(&b);
-    cdc_es_bulk_item(&b, "orders", "7", 12345, "{\"id\":7}", 8);
-    cdc_es_bulk_item(&b, "orders", "a\"b", 12346, NULL, 0);
-    cdc_es_bulk_item(&b, "orders", "9", -1, NULL, 0);
+    cdc_es_bulk_item(&b, "orders", "7", 12345, false, "{\"id\":7}", 8);
+    cdc_es_bulk_item(&b, "orders", "a\"b", 12346, false, NULL, 0);
+    cdc_es_bulk_item(&b, "orders", "9", -1, false, NULL, 0);
     CHECK_STR(b.data,
               "{\"index\":{\"_index\":\"orders\",\"_id\":\"7\",\"version\":12345,"
               "\"version_type\":\"external\"}}\n{\"id\":7}\n"

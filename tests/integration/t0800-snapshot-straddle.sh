@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The snapshot seam, through the real Debezium: a transaction that was in
+# flight when the connector's initial snapshot was taken, and committed
+# after the snapshot rows reached Kafka, lands in every sink.
+#
+# Debezium's snapshot rows carry the slot's consistent LSN S; the straddling
+# transaction (not in the snapshot, streamed afterwards) wrote its changes
+# below S. Ordered by source.lsn alone its update and delete look older
+# than the snapshot rows and were dropped as stale. The sessions below
+# drive PostgreSQL's snapshot builder the way the source database does
+# under load:
+#   A holds an xid while the connector creates its slot (the builder waits);
+#   B starts and updates row 1; A commits;
+#   C starts: updates row 2, deletes row 3, inserts row 100;
+#   B commits: the slot becomes consistent, the snapshot is taken (row 1
+#   = 't1' is in it, C's changes are not);
+#   C commits once the 20 snapshot rows are in Kafka.
+# Then, in postgres, redis and elasticsearch: row 1 't1', row 2 't2', no
+# row 3, row 100. A snapshot row delivered again is stale, and a new
+# consumer group from the beginning over the converged sinks changes
+# nothing.
+. "$(dirname "$0")/lib.sh"
+
+table="seam_$uid"
+prefix="seam$uid"
+connector="seam-$uid"
+topic="$prefix.public.$table"
+
+psql_source <<SQL
+CREATE TABLE $table (id int PRIMARY KEY, v text);
+ALTER TABLE $table REPLICA IDENTITY FULL;
+INSERT INTO $table SELECT g, 'init' FROM generate_series(1, 20) g;
+SQL
+
+# session NAME: a psql session fed through a FIFO on fd $NAME_fd; each
+# `run NAME SQL` waits until the statement has been executed.
+sessions=()
+session() {
+    mkfifo "$work/$1.in"
+    psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt <"$work/$1.in" >"$work/$1.out" 2>&1 &
+    pids+=($!)
+    local fd
+    exec {fd}>"$work/$1.in"
+    printf -v "fd_$1" '%s' "$fd"
+    sessions+=("$1")
+}
+step=0
+run() {
+    local fdvar="fd_$1" mark
+    step=$((step + 1))
+    mark="done-$step"
+    printf '%s\n\\echo %s\n' "$2" "$mark" >&"${!fdvar}"
+    wait_for 60 "session $1: $2" grep -q "^$mark\$" "$work/$1.out"
+    ! grep -q ERROR "$work/$1.out" || fail "session $1: $(cat "$work/$1.out")"
+}
+cleanup_seam() {
+    for s in "${sessions[@]}"; do local v="fd_$s"; exec {v}>&- 2>/dev/null || true; done
+    "$root/tests/stack/stack" connector remove "$connector" >/dev/null 2>&1 || true
+    cleanup
+}
+trap cleanup_seam EXIT
+
+say "A holds an xid; the connector's slot waits for it"
+session a; session b; session c
+run a "BEGIN; SELECT pg_current_xact_id();"
+"$root/tests/stack/stack" connector add "$connector" "public.$table" topic.prefix="$prefix" \
+    snapshot.mode=initial >"$work/connector.log" 2>&1 &
+connector_pid=$!
+pids+=($connector_pid)
+slot_waits() {
+    [ "$(psql_source -c "SELECT count(*) FROM pg_stat_activity
+                          WHERE query LIKE 'CREATE_REPLICATION_SLOT%$table%' AND state = 'active'")" -ge 1 ]
+}
+wait_for 90 "the connector creating its slot" slot_waits
+
+say "B updates row 1, A commits, C changes rows 2, 3 and 100, B commits"
+run b "BEGIN; UPDATE $table SET v = 't1' WHERE id = 1;"
+run a "COMMIT;"
+sleep 1
+run c "BEGIN; UPDATE $table SET v = 't2' WHERE id = 2; DELETE FROM $table WHERE id = 3; INSERT INTO $table VALUES (100, 't100');"
+run b "COMMIT;"
+wait "$connector_pid" || { cat "$work/connector.log"; fail "the connector did not start"; }
+
+say "the 20 snapshot rows reach Kafka while C is still open"
+wait_records 120 "$topic" 20
+[ "$(records "$topic")" -eq 20 ] || fail "want exactly the 20 snapshot rows before C commits, got $(records "$topic")"
+consume_all "$topic" '%s\n' >/dev/null
+run c "COMMIT;"
+wait_records 60 "$topic" 23
+
+say "what Debezium sent: C's changes were written below the snapshot's LSN"
+pipeline_file "$work/log.properties" "topics=$topic" "name=$test_name-log-$uid" "jsonl.path=$work/log.jsonl"
+start_cdcsink "$work/log.properties" "$work/log.log"
+wait_for 60 "the log has every change" at_least 23 "$work/log.jsonl"
+kill -TERM "$cdcsink_pid"; wait "$cdcsink_pid" || true
+snap_lsn=$(jq -r 'select(.op == "r") | (.source.lsn // .position)' "$work/log.jsonl" | sort -n | tail -n 1)
+c_lsn=$(jq -r 'select(.op != "r") | (.source.lsn // .position)' "$work/log.jsonl" | sort -n | tail -n 1)
+say "snapshot rows at LSN $snap_lsn, C's changes up to $c_lsn"
+[ "$c_lsn" -lt "$snap_lsn" ] ||
+    fail "the scenario did not straddle: C wrote at $c_lsn, after the snapshot's $snap_lsn"
+
+want() {
+    psql_source -c "SELECT id || '=' || v FROM $table ORDER BY id" | tr '\n' ' '
+}
+pg_rows() { psql_target -c "SELECT id || '=' || v FROM $pg_schema.$table ORDER BY id" 2>/dev/null | tr '\n' ' '; }
+redis_rows() {
+    local k
+    for k in $(redis_keys "$redis_prefix:$table:*" | sort -t: -k3 -n); do
+        rcli GET "$k" | jq -r '"\(.id)=\(.v)"'
+    done | tr '\n' ' '
+}
+es_rows() { es_docs "$es_prefix-$table" | jq -r 'to_entries | sort_by(.key | tonumber)[] | "\(.value.id)=\(.value.v)"' | tr '\n' ' '; }
+
+expected=$(want)
+case "$expected" in
+"1=t1 2=t2 4=init"*"20=init 100=t100 ") ;;
+*) fail "the source is not what the sessions made: $expected" ;;
+esac
+
+say "postgres, redis and elasticsearch pipelines over the topic"
+pg_pipeline_file "$work/pg.properties" "topics=$topic" "name=$test_name-pg-$uid" auto.create=true
+redis_pipeline_file "$work/rd.properties" "topics=$topic" "name=$test_name-rd-$uid"
+es_pipeline_file "$work/es.properties" "topics=$topic" "name=$test_name-es-$uid"
+for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
+for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
+check_sinks() {
+    local got
+    got=$(pg_rows); [ "$got" = "$expected" ] || fail "postgres $1: $got, want $expected"
+    got=$(redis_rows); [ "$got" = "$expected" ] || fail "redis $1: $got, want $expected"
+    got=$(es_rows); [ "$got" = "$expected" ] || fail "elasticsearch $1: $got, want $expected"
+}
+check_sinks "after the stream"
+
+say "the snapshot row of row 2 delivered again is stale"
+snap2=$(jq -c 'select(.op == "r" and .after.id == 2) | [.partition, .offset]' "$work/log.jsonl")
+[ -n "$snap2" ] || fail "no snapshot row of row 2 in the log"
+"$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$(jq '.[0]' <<<"$snap2")" "$(jq '.[1]' <<<"$snap2")"
+for s in pg rd es; do wait_for 60 "$s caught up again" caught_up "$work/$s.properties"; done
+check_sinks "after a snapshot row came again"
+for s in pg rd es; do
+    v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true
+    [ "$(stat dlq "$work/$s.log")" -eq 0 ] || fail "$s: records went to the DLQ"
+done
+
+say "a new consumer group from the beginning changes nothing"
+for s in pg rd es; do
+    sed -i "s/^name = .*/name = $test_name-$s-again-$uid/" "$work/$s.properties"
+    start_cdcsink "$work/$s.properties" "$work/$s-again.log"; eval "${s}_pid=$cdcsink_pid"
+done
+for s in pg rd es; do wait_for 90 "$s (new group) caught up" caught_up "$work/$s.properties"; done
+for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+check_sinks "after a new group replayed the topic"
+for s in pg rd es; do
+    [ "$(stat dlq "$work/$s-again.log")" -eq 0 ] || fail "$s (new group): records went to the DLQ"
+    [ "$(stat stale "$work/$s-again.log")" -ge 20 ] ||
+        fail "$s (new group): $(stat stale "$work/$s-again.log") stale, want the 20 snapshot rows and more"
+done
+say "ok: the straddling transaction landed in every sink"
