@@ -149,6 +149,10 @@ static rd_kafka_headers_t *dlq_headers(const cdc_dlq_t *dlq,
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     header_add(h, "cdcsink.failed.at", when);
+    if (rec->has_snapshot_lsn) {
+        snprintf(num, sizeof num, "%lld", (long long)rec->snapshot_lsn);
+        header_add(h, "cdcsink.snapshot.lsn", num);
+    }
     if (rec->replay_attempts > 0) {
         snprintf(num, sizeof num, "%d", rec->replay_attempts);
         header_add(h, "cdcsink.replay.attempts", num);

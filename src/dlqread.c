@@ -220,6 +220,8 @@ void cdc_dlqread_parse(const rd_kafka_message_t *msg,
     rec->has_failed_at =
         header_text(msg, "cdcsink.failed.at", when, sizeof when) == 0 &&
         parse_iso(when, &rec->failed_at_s) == 0;
+    rec->has_snapshot_lsn =
+        header_int(msg, "cdcsink.snapshot.lsn", &rec->snapshot_lsn) == 0 && rec->snapshot_lsn >= 0;
     if (header_int(msg, "cdcsink.replay.attempts", &attempts) == 0 &&
         attempts > 0 && attempts < 1000000)
         rec->replay_attempts = (int)attempts;

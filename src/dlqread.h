@@ -27,6 +27,8 @@ typedef struct cdc_dlqread_record {
     bool has_failed_at;
     int64_t failed_at_s;   /* cdcsink.failed.at, seconds since the epoch */
     int replay_attempts;   /* cdcsink.replay.attempts, 0 when absent */
+    bool has_snapshot_lsn; /* cdcsink.snapshot.lsn */
+    int64_t snapshot_lsn;
 } cdc_dlqread_record_t;
 
 /* A selection; every criterion left open matches everything. Offsets and

@@ -162,7 +162,12 @@ void cdc_engine_item_reject(cdc_engine_t *e, cdc_engine_batch_t *b,
         .exception_name = exception_name,
         .message = cdc_arena_strndup(&b->arena, message, strlen(message)),
         .replay_attempts = it->replay_attempts,
+        .has_snapshot_lsn = it->has_snapshot_lsn,
+        .snapshot_lsn = it->snapshot_lsn,
     };
+    if (!it->dlq.has_snapshot_lsn)
+        it->dlq.has_snapshot_lsn = cdc_position_snapshot_lsn(
+            e->positions, it->event.topic, it->event.partition, &it->dlq.snapshot_lsn);
     cdc_log_warn("%s [%d] @%lld: %s: %s%s", it->event.topic ? it->event.topic : "?",
                  it->event.partition, (long long)it->event.offset,
                  exception_name, message, e->opts.dry_run ? "" : " → DLQ");

@@ -155,4 +155,25 @@ for s in pg rd es; do
     [ "$(stat stale "$work/$s-again.log")" -ge 20 ] ||
         fail "$s (new group): $(stat stale "$work/$s-again.log") stale, want the 20 snapshot rows and more"
 done
+say "C's update parked in the DLQ keeps its order: a replay after the fix applies it"
+dlq_schema="${pg_schema}_dlq"
+psql_target <<SQL
+CREATE SCHEMA $dlq_schema;
+CREATE TABLE $dlq_schema.$table (id int PRIMARY KEY, v text CONSTRAINT no_t2 CHECK (v <> 't2'), __cdc_lsn bigint);
+SQL
+pg_pipeline_file "$work/dlq.properties" "topics=$topic" "name=$test_name-dlq-$uid" "table.schema=$dlq_schema"
+start_cdcsink "$work/dlq.properties" "$work/dlq.log"; dlq_pid=$cdcsink_pid
+wait_for 90 "the DLQ pipeline caught up" caught_up "$work/dlq.properties"
+kill -TERM "$dlq_pid"; wait "$dlq_pid" || true
+[ "$(stat dlq "$work/dlq.log")" -eq 1 ] || fail "want C's update of row 2 in the DLQ, got $(stat dlq "$work/dlq.log") records"
+"$CDCSINK" dlq inspect -c "$work/dlq.properties" >"$work/inspect.json"
+header=$(jq -r '.headers["cdcsink.snapshot.lsn"]' "$work/inspect.json")
+[ "$header" = "$snap_lsn" ] || fail "the DLQ record says cdcsink.snapshot.lsn=$header, want the snapshot's $snap_lsn"
+psql_target -c "ALTER TABLE $dlq_schema.$table DROP CONSTRAINT no_t2"
+dlq_replay "$work/dlq.properties" "$work/replay.out"
+[ "$replay_rc" -eq 0 ] && [ "$(replay_stat applied "$work/replay.out")" -eq 1 ] ||
+    fail "the replay did not apply C's update: $(cat "$work/replay.out")"
+got=$(psql_target -c "SELECT id || '=' || v FROM $dlq_schema.$table ORDER BY id" | tr '\n' ' ')
+[ "$got" = "$expected" ] || fail "after the replay: $got, want $expected"
+
 say "ok: the straddling transaction landed in every sink"
