@@ -447,11 +447,36 @@ rd_kafka_topic_partition_list_t *cdc_consumer_assignment(cdc_consumer_t *c)
 }
 
 int cdc_consumer_store(cdc_consumer_t *c, const char *topic, int32_t partition,
-                       int64_t next_offset)
+                       int64_t next_offset, const char *metadata)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next_offset;
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(l, topic, partition);
+    tp->offset = next_offset;
+    /* The list frees it; librdkafka >= 2.2 commits what offsets_store kept. */
+    if (metadata && (tp->metadata = strdup(metadata))) tp->metadata_size = strlen(metadata);
     rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    return err ? -1 : 0;
+}
+
+int cdc_consumer_committed_metadata(cdc_consumer_t *c,
+                                    const rd_kafka_topic_partition_list_t *parts,
+                                    int timeout_ms,
+                                    void (*found)(void *opaque, const char *topic,
+                                                  int32_t partition, const char *metadata),
+                                    void *opaque)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_resp_err_t err = rd_kafka_committed(c->rk, l, timeout_ms);
+    for (int i = 0; !err && i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        if (tp->err || !tp->metadata || tp->metadata_size == 0 || tp->metadata_size > 256)
+            continue;
+        char text[257];
+        memcpy(text, tp->metadata, tp->metadata_size);
+        text[tp->metadata_size] = '\0';
+        found(opaque, tp->topic, tp->partition, text);
+    }
     rd_kafka_topic_partition_list_destroy(l);
     return err ? -1 : 0;
 }

@@ -58,9 +58,20 @@ void cdc_consumer_pause_one(cdc_consumer_t *consumer, const char *topic,
 /* The partitions assigned now (the caller destroys the list), or NULL. */
 rd_kafka_topic_partition_list_t *cdc_consumer_assignment(cdc_consumer_t *consumer);
 
-/* Marks offset (the next one to read) of a partition for the next commit. */
+/* Marks offset (the next one to read) of a partition for the next commit,
+ * with the commit's metadata text (NULL: none). */
 int cdc_consumer_store(cdc_consumer_t *consumer, const char *topic,
-                       int32_t partition, int64_t next_offset);
+                       int32_t partition, int64_t next_offset, const char *metadata);
+
+/* The committed offsets' metadata of parts: calls found(topic, partition,
+ * metadata) for each partition that has some. -1 when the coordinator does
+ * not answer within timeout_ms. */
+int cdc_consumer_committed_metadata(cdc_consumer_t *consumer,
+                                    const rd_kafka_topic_partition_list_t *parts,
+                                    int timeout_ms,
+                                    void (*found)(void *opaque, const char *topic,
+                                                  int32_t partition, const char *metadata),
+                                    void *opaque);
 
 /* Commits what is stored; sync waits for the broker's answer. */
 int cdc_consumer_commit(cdc_consumer_t *consumer, bool sync);

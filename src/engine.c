@@ -128,6 +128,20 @@ bool cdc_engine_inflight(const cdc_engine_t *e) { return e->inflight != NULL; }
 size_t cdc_engine_held_count(const cdc_engine_t *e) { return e->held.count; }
 const cdc_engine_stats_t *cdc_engine_stats(const cdc_engine_t *e) { return &e->stats; }
 
+bool cdc_engine_snapshot_lsn(const cdc_engine_t *e, const char *topic, int32_t partition,
+                             int64_t *lsn)
+{
+    return cdc_position_snapshot_lsn(e->positions, topic, partition, lsn);
+}
+
+void cdc_engine_note_snapshot_lsn(cdc_engine_t *e, const char *topic, int32_t partition,
+                                  int64_t lsn)
+{
+    if (cdc_position_note_snapshot(e->positions, topic, partition, lsn) != 0)
+        cdc_log_warn("%s [%d]: out of memory noting snapshot LSN %lld", topic, partition,
+                     (long long)lsn);
+}
+
 bool cdc_engine_inflight_done(cdc_engine_t *e)
 {
     return e->inflight && cdc_applier_done(&e->applier);

@@ -187,6 +187,14 @@ cdc_engine_result_t cdc_engine_step(cdc_engine_t *e, bool overlap,
 void cdc_engine_revoke(cdc_engine_t *e,
                        const rd_kafka_topic_partition_list_t *parts);
 
+/* The snapshot LSN a partition has shown (position.h); false when none. */
+bool cdc_engine_snapshot_lsn(const cdc_engine_t *e, const char *topic, int32_t partition,
+                             int64_t *lsn);
+
+/* Raises it to at least lsn (what a committed offset's metadata says). */
+void cdc_engine_note_snapshot_lsn(cdc_engine_t *e, const char *topic, int32_t partition,
+                                  int64_t lsn);
+
 /* Waits for the batch in flight, if any (its result is read by the next
  * step). */
 void cdc_engine_wait(cdc_engine_t *e);

@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,10 @@
 #include "plan.h"
 #include "registry.h"
 #include "sink.h"
+
+
+/* The commit metadata that carries a partition's snapshot LSN. */
+#define SNAPSHOT_METADATA "cdcsink:snapshot.lsn="
 
 /* The keys the loop reads, read once. */
 typedef struct pipeline_settings {
@@ -79,10 +84,16 @@ static void store_offsets(cdc_pipeline_t *p, cdc_engine_batch_t *b)
                      seen[j]->partition == it->msg->partition;
         if (stored) continue;
         seen[nseen++] = it->msg;
-        cdc_observe_stored(p->observe, rd_kafka_topic_name(it->msg->rkt),
-                           it->msg->partition, it->msg->offset + 1);
-        if (cdc_consumer_store(p->consumer, rd_kafka_topic_name(it->msg->rkt),
-                               it->msg->partition, it->msg->offset + 1) != 0)
+        const char *topic = rd_kafka_topic_name(it->msg->rkt);
+        cdc_observe_stored(p->observe, topic, it->msg->partition, it->msg->offset + 1);
+        /* The partition's snapshot LSN goes with its offset: a restart, or
+         * the partition's next owner, orders what follows as we did. */
+        char metadata[64];
+        int64_t lsn;
+        bool has = cdc_engine_snapshot_lsn(p->engine, topic, it->msg->partition, &lsn);
+        if (has) snprintf(metadata, sizeof metadata, SNAPSHOT_METADATA "%lld", (long long)lsn);
+        if (cdc_consumer_store(p->consumer, topic, it->msg->partition, it->msg->offset + 1,
+                               has ? metadata : NULL) != 0)
             cdc_log_debug("store %s [%d] refused (partition no longer ours)",
                           rd_kafka_topic_name(it->msg->rkt), it->msg->partition);
     }
@@ -150,6 +161,18 @@ static const cdc_engine_hooks_t pipeline_hooks = {
     .pause = pipeline_pause,
 };
 
+static void note_committed_snapshot(void *opaque, const char *topic, int32_t partition,
+                                    const char *metadata)
+{
+    cdc_pipeline_t *p = opaque;
+    size_t k = strlen(SNAPSHOT_METADATA);
+    char *end;
+    if (strncmp(metadata, SNAPSHOT_METADATA, k) != 0) return;
+    long long lsn = strtoll(metadata + k, &end, 10);
+    if (end == metadata + k || *end || lsn < 0) return;
+    cdc_engine_note_snapshot_lsn(p->engine, topic, partition, lsn);
+}
+
 static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
                                   const rd_kafka_topic_partition_list_t *parts,
                                   void *opaque)
@@ -157,6 +180,14 @@ static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
     cdc_pipeline_t *p = opaque;
     if (assigned) {
         cdc_observe_assigned(p->observe, rk, parts);
+        /* What the partitions' previous owner (or our last run) had seen
+         * of snapshots comes with its committed offsets. */
+        if (p->engine &&
+            cdc_consumer_committed_metadata(p->consumer, parts, 10000,
+                                            note_committed_snapshot, p) != 0)
+            cdc_log_warn("could not read the committed offsets' metadata of %d partition(s): "
+                         "the first transaction after a snapshot may be judged stale "
+                         "(docs/semantics.md, \"Snapshots and the stream\")", parts->cnt);
         return;
     }
     cdc_observe_revoked(p->observe, parts);

@@ -197,7 +197,7 @@ static void replay_final(void *opaque, cdc_engine_batch_t *b)
         for (size_t j = i + 1; j < b->count && !later; j++)
             later = !b->items[j].abandoned && b->items[j].msg->partition == m->partition;
         if (!later && cdc_consumer_store(r->consumer, r->topic, m->partition,
-                                         m->offset + 1) != 0)
+                                         m->offset + 1, NULL) != 0)
             cdc_log_warn("storing DLQ offsets of [%d]: partition no longer ours "
                          "(its new owner replays it)", m->partition);
     }

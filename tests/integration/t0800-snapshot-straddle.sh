@@ -15,10 +15,12 @@
 #   B commits: the slot becomes consistent, the snapshot is taken (row 1
 #   = 't1' is in it, C's changes are not);
 #   C commits once the 20 snapshot rows are in Kafka.
-# Then, in postgres, redis and elasticsearch: row 1 't1', row 2 't2', no
-# row 3, row 100. A snapshot row delivered again is stale, and a new
-# consumer group from the beginning over the converged sinks changes
-# nothing.
+# The sinks apply the snapshot rows and are stopped before C commits; once
+# started again (the partition's snapshot LSN comes back with the committed
+# offset's metadata) postgres, redis and elasticsearch hold row 1 't1',
+# row 2 't2', no row 3, row 100. A snapshot row delivered again is stale,
+# a new consumer group from the beginning over the converged sinks changes
+# nothing, and C's update rejected into the DLQ applies when replayed.
 . "$(dirname "$0")/lib.sh"
 
 table="seam_$uid"
@@ -84,7 +86,15 @@ wait "$connector_pid" || { cat "$work/connector.log"; fail "the connector did no
 say "the 20 snapshot rows reach Kafka while C is still open"
 wait_records 120 "$topic" 20
 [ "$(records "$topic")" -eq 20 ] || fail "want exactly the 20 snapshot rows before C commits, got $(records "$topic")"
-consume_all "$topic" '%s\n' >/dev/null
+
+say "the sinks apply the snapshot, then stop (a restart between the snapshot and C)"
+pg_pipeline_file "$work/pg.properties" "topics=$topic" "name=$test_name-pg-$uid" auto.create=true
+redis_pipeline_file "$work/rd.properties" "topics=$topic" "name=$test_name-rd-$uid"
+es_pipeline_file "$work/es.properties" "topics=$topic" "name=$test_name-es-$uid"
+for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s-snapshot.log"; eval "${s}_pid=$cdcsink_pid"; done
+for s in pg rd es; do wait_for 90 "$s caught up with the snapshot" caught_up "$work/$s.properties"; done
+for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+
 run c "COMMIT;"
 wait_records 60 "$topic" 23
 
@@ -117,10 +127,7 @@ case "$expected" in
 *) fail "the source is not what the sessions made: $expected" ;;
 esac
 
-say "postgres, redis and elasticsearch pipelines over the topic"
-pg_pipeline_file "$work/pg.properties" "topics=$topic" "name=$test_name-pg-$uid" auto.create=true
-redis_pipeline_file "$work/rd.properties" "topics=$topic" "name=$test_name-rd-$uid"
-es_pipeline_file "$work/es.properties" "topics=$topic" "name=$test_name-es-$uid"
+say "the sinks start again: C's changes, ordered by the snapshot LSN their offsets' metadata kept"
 for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
 for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
 check_sinks() {

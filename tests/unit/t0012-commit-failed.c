@@ -95,7 +95,7 @@ static int read_records(cdc_consumer_t *c, int n)
         rd_kafka_message_t *m = cdc_consumer_poll(c, 50, &fatal);
         if (!m) continue;
         if (!m->err) {
-            cdc_consumer_store(c, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1);
+            cdc_consumer_store(c, rd_kafka_topic_name(m->rkt), m->partition, m->offset + 1, NULL);
             got++;
         }
         rd_kafka_message_destroy(m);
