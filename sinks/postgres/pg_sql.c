@@ -199,10 +199,14 @@ static void put_guarded_insert(cdc_buf_t *sql, const cdc_pg_table_t *t,
         cdc_buf_puts(sql, " = EXCLUDED.");
         cdc_pg_sql_quote_ident(sql, t->columns[cols[i]].name);
     }
-    cdc_buf_puts(sql, " WHERE target.");
+    /* A row without a position (loaded before cdcsink) takes any change. */
+    cdc_buf_puts(sql, " WHERE (target.");
     cdc_pg_sql_quote_ident(sql, pos);
     cdc_buf_puts(sql, inclusive ? " <= EXCLUDED." : " < EXCLUDED.");
     cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " OR target.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " IS NULL)");
 }
 
 /* Counted: the command tag alone says how many rows changed. Precise: the
@@ -234,9 +238,12 @@ static void build_hard_delete(cdc_buf_t *sql, const cdc_pg_table_t *t,
     cdc_buf_puts(sql, t->qualified);
     cdc_buf_puts(sql, " AS target USING t WHERE ");
     put_pk_match(sql, t, cols, n, "target");
-    cdc_buf_puts(sql, " AND target.");
+    cdc_buf_puts(sql, " AND (target.");
     cdc_pg_sql_quote_ident(sql, pos);
     cdc_buf_puts(sql, inclusive ? " <= t.pos" : " < t.pos");
+    cdc_buf_puts(sql, " OR target.");
+    cdc_pg_sql_quote_ident(sql, pos);
+    cdc_buf_puts(sql, " IS NULL)");
     cdc_buf_puts(sql, " RETURNING 1), tomb AS (INSERT INTO "
                       "cdcsink.tombstones AS tb (target_table, key, position, "
                       "deleted_at) SELECT ");

@@ -123,7 +123,8 @@ static void check_sql(void)
               "AND tb.key = ARRAY[t.c0::text] AND tb.position >= t.pos) ON CONFLICT (\"Id\") "
               "DO UPDATE SET \"__cdc_lsn\" = EXCLUDED.\"__cdc_lsn\", \"__cdc_deleted\" = false, "
               "\"Id\" = EXCLUDED.\"Id\", \"we\"\"ird; DROP\" = EXCLUDED.\"we\"\"ird; DROP\" "
-              "WHERE target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\" RETURNING target.\"Id\") "
+              "WHERE (target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\" OR target.\"__cdc_lsn\" IS NULL) "
+              "RETURNING target.\"Id\") "
               "SELECT t.ord FROM t JOIN ins ON t.c0 = ins.\"Id\"");
     /* The counted form: the same upsert straight from the unnest, no
      * ordinals, no RETURNING; its row count is the answer. */
@@ -137,7 +138,7 @@ static void check_sql(void)
               "AND tb.key = ARRAY[t.c0::text] AND tb.position >= t.pos) ON CONFLICT (\"Id\") "
               "DO UPDATE SET \"__cdc_lsn\" = EXCLUDED.\"__cdc_lsn\", \"__cdc_deleted\" = false, "
               "\"Id\" = EXCLUDED.\"Id\", \"we\"\"ird; DROP\" = EXCLUDED.\"we\"\"ird; DROP\" "
-              "WHERE target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\"");
+              "WHERE (target.\"__cdc_lsn\" < EXCLUDED.\"__cdc_lsn\" OR target.\"__cdc_lsn\" IS NULL)");
     CHECK(cdc_pg_sql_countable(CDC_ACTION_UPSERT) && cdc_pg_sql_countable(CDC_ACTION_SOFT_DELETE));
     CHECK(!cdc_pg_sql_countable(CDC_ACTION_DELETE) && !cdc_pg_sql_countable(CDC_ACTION_KEY_DELETE));
     /* Deletes have no counted form: asking for it changes nothing. */
@@ -162,14 +163,28 @@ static void check_sql(void)
     CHECK(strstr(sql.data, "SELECT t.c0, t.c1::integer[], t.pos, false") != NULL);
     cdc_buf_reset(&sql);
     cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_SOFT_DELETE, cols, 2, false, false, false);
-    CHECK(strstr(sql.data, "\"__cdc_deleted\" = true WHERE target.\"__cdc_lsn\" < EXCLUDED") != NULL);
+    CHECK(strstr(sql.data, "\"__cdc_deleted\" = true WHERE (target.\"__cdc_lsn\" < EXCLUDED") != NULL);
     CHECK(strstr(sql.data, "tombstones") == NULL);
     cdc_buf_reset(&sql);
     cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false, false);
     CHECK(strstr(sql.data, "DELETE FROM \"s\".\"t\"\"x\" AS target USING t WHERE "
-                           "t.c0 = target.\"Id\" AND target.\"__cdc_lsn\" < t.pos") != NULL);
+                           "t.c0 = target.\"Id\" AND (target.\"__cdc_lsn\" < t.pos OR "
+                           "target.\"__cdc_lsn\" IS NULL) RETURNING") != NULL);
     CHECK(strstr(sql.data, "INSERT INTO cdcsink.tombstones") != NULL);
     CHECK(strstr(sql.data, "WHERE tb.position < EXCLUDED.position") != NULL);
+    CHECK(strstr(sql.data, "AND target.\"__cdc_lsn\" >= t.pos)") != NULL);
+    /* Inclusive positions (changes of one transaction written before the
+     * commit it follows) apply over an equal stored position: every
+     * comparison of the guard takes the equal case the other way. */
+    cdc_buf_reset(&sql);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_DELETE, cols, 1, true, false, true);
+    CHECK(strstr(sql.data, "AND (target.\"__cdc_lsn\" <= t.pos OR") != NULL);
+    CHECK(strstr(sql.data, "WHERE tb.position <= EXCLUDED.position") != NULL);
+    CHECK(strstr(sql.data, "AND target.\"__cdc_lsn\" > t.pos)") != NULL);
+    cdc_buf_reset(&sql);
+    cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_UPSERT, cols, 2, true, true, true);
+    CHECK(strstr(sql.data, "AND tb.position > t.pos)") != NULL);
+    CHECK(strstr(sql.data, "WHERE (target.\"__cdc_lsn\" <= EXCLUDED.\"__cdc_lsn\" OR") != NULL);
     cdc_buf_reset(&sql);
     cdc_pg_sql_build(&sql, hostile_table(), CDC_ACTION_KEY_DELETE, cols, 1, false, false, false);
     CHECK(strstr(sql.data, "unnest($1::integer[]) WITH ORDINALITY") != NULL);
