@@ -318,22 +318,40 @@ static int read_flattened(const cdc_envelope_plan_t *plan,
     return 0;
 }
 
-/* source.sequence: ["<last commit LSN>", "<LSN>"] as JSON text; the first
- * member may be null. True with *lsn set when it is a number. */
-static bool sequence_last_commit(const cdc_value_t *v, int64_t *lsn)
+/* One member of source.sequence at *p: a quoted number, or null. True
+ * with *lsn set for a number; *p moves past the member. */
+static bool sequence_member(const char **p, int64_t *lsn)
 {
-    if (!v || v->type != CDC_TYPE_STRING || !v->u.str.ptr) return false;
-    const char *p = v->u.str.ptr;
-    while (*p == ' ' || *p == '[') p++;
-    if (*p == '"') p++;
-    if (*p < '0' || *p > '9') return false; /* null */
+    const char *q = *p;
+    while (*q == ' ' || *q == '[' || *q == ',') q++;
+    if (*q == '"') q++;
+    bool number = *q >= '0' && *q <= '9';
     int64_t n = 0;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (n > (INT64_MAX - (*p - '0')) / 10) return false;
-        n = n * 10 + (*p - '0');
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (n > (INT64_MAX - (*q - '0')) / 10) number = false;
+        else n = n * 10 + (*q - '0');
     }
-    *lsn = n;
-    return true;
+    while (*q && *q != ',' && *q != ']') q++;
+    *p = q;
+    if (number) *lsn = n;
+    return number;
+}
+
+/* source.sequence: ["<last commit LSN>", "<LSN>"] as JSON text; either
+ * member may be null. */
+typedef struct sequence {
+    bool has_last_commit, has_lsn;
+    int64_t last_commit, lsn;
+} sequence_t;
+
+static sequence_t sequence_read(const cdc_value_t *v)
+{
+    sequence_t seq = {0};
+    if (!v || v->type != CDC_TYPE_STRING || !v->u.str.ptr) return seq;
+    const char *p = v->u.str.ptr;
+    seq.has_last_commit = sequence_member(&p, &seq.last_commit);
+    if (*p == ',') seq.has_lsn = sequence_member(&p, &seq.lsn);
+    return seq;
 }
 
 static cdc_snapshot_kind_t snapshot_kind(const cdc_value_t *v)
@@ -372,10 +390,17 @@ int cdc_envelope_read(const cdc_envelope_plan_t *plan, const cdc_value_t *value,
     event->has_position = pos && (pos->type == CDC_TYPE_INT64 ||
                                   pos->type == CDC_TYPE_INT32);
     event->position = event->has_position ? pos->u.i : 0;
+    sequence_t seq = sequence_read(path_get(&plan->sequence, value));
+    if (!event->has_position && plan->commit_ordered && seq.has_lsn) {
+        /* Debezium's incremental snapshot rows carry no source.lsn, only
+         * the stream's position in source.sequence. */
+        event->has_position = true;
+        event->position = seq.lsn;
+    }
     event->change_lsn = event->position;
     event->commit_ordered = plan->commit_ordered && event->has_position;
-    event->has_last_commit =
-        sequence_last_commit(path_get(&plan->sequence, value), &event->last_commit_lsn);
+    event->has_last_commit = seq.has_last_commit;
+    event->last_commit_lsn = seq.last_commit;
     const cdc_value_t *ts = path_get(&plan->ts_ms, value);
     event->source_ts_ms = ts && ts->type == CDC_TYPE_INT64 ? ts->u.i : 0;
     event->source_db = path_string(&plan->db, value);

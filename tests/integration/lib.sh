@@ -413,3 +413,65 @@ where() {
     jq -r "select(.key.id == $1 and .op == \"$2\" and ($3)) | \"\(.partition) \(.offset)\"" \
         "$work/index.jsonl" | head -n 1
 }
+
+# sql_session NAME: a psql session on the source, fed through a FIFO, that
+# stays open between statements (to hold a transaction, an xid, locks);
+# `sql_run NAME SQL` sends SQL and returns once it has been executed.
+# sql_sessions_close ends them all (their open transactions roll back).
+sql_sessions=()
+sql_step=0
+sql_session() {
+    mkfifo "$work/$1.in"
+    psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt <"$work/$1.in" >"$work/$1.out" 2>&1 &
+    pids+=($!)
+    local fd
+    exec {fd}>"$work/$1.in"
+    printf -v "sql_fd_$1" '%s' "$fd"
+    sql_sessions+=("$1")
+}
+sql_run() {
+    local fdvar="sql_fd_$1" mark
+    sql_step=$((sql_step + 1))
+    mark="done-$sql_step"
+    printf '%s\n\\echo %s\n' "$2" "$mark" >&"${!fdvar}"
+    wait_for 60 "session $1: $2" grep -q "^$mark\$" "$work/$1.out"
+    ! grep -q ERROR "$work/$1.out" || fail "session $1: $(cat "$work/$1.out")"
+}
+sql_sessions_close() {
+    local s v
+    for s in "${sql_sessions[@]}"; do
+        v="sql_fd_$s"
+        [ -n "${!v:-}" ] && eval "exec ${!v}>&-" 2>/dev/null || true
+    done
+    sql_sessions=()
+}
+
+# Tables (id int PRIMARY KEY, v text) written to all three sinks:
+# source_rows TABLE and sink_rows pg|rd|es TABLE print "id=v " for each
+# row, by id; three_sink_pipelines KEY=VALUE... writes $work/pg, rd and
+# es.properties (postgres with auto.create); three_sinks_hold TABLE WANT
+# WHEN fails unless every sink holds WANT.
+source_rows() { psql_source -c "SELECT id || '=' || v FROM $1 ORDER BY id" | tr '\n' ' '; }
+sink_rows() {
+    local k
+    case $1 in
+    pg) psql_target -c "SELECT id || '=' || v FROM $pg_schema.$2 ORDER BY id" 2>/dev/null | tr '\n' ' ' ;;
+    rd) for k in $(redis_keys "$redis_prefix:$2:*" | sort -t: -k3 -n); do
+            rcli GET "$k" | jq -r '"\(.id)=\(.v)"'
+        done | tr '\n' ' ' ;;
+    es) es_docs "$es_prefix-$2" |
+            jq -r 'to_entries | sort_by(.key | tonumber)[] | "\(.value.id)=\(.value.v)"' | tr '\n' ' ' ;;
+    esac
+}
+three_sink_pipelines() {
+    pg_pipeline_file "$work/pg.properties" "name=$test_name-pg-$uid" auto.create=true "$@"
+    redis_pipeline_file "$work/rd.properties" "name=$test_name-rd-$uid" "$@"
+    es_pipeline_file "$work/es.properties" "name=$test_name-es-$uid" "$@"
+}
+three_sinks_hold() {
+    local s got
+    for s in pg rd es; do
+        got=$(sink_rows "$s" "$1")
+        [ "$got" = "$2" ] || fail "$s $3: $got, want $2"
+    done
+}

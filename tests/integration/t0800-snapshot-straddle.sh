@@ -34,37 +34,16 @@ ALTER TABLE $table REPLICA IDENTITY FULL;
 INSERT INTO $table SELECT g, 'init' FROM generate_series(1, 20) g;
 SQL
 
-# session NAME: a psql session fed through a FIFO on fd $NAME_fd; each
-# `run NAME SQL` waits until the statement has been executed.
-sessions=()
-session() {
-    mkfifo "$work/$1.in"
-    psql "$SOURCE_PG_URL" -v ON_ERROR_STOP=1 -qAt <"$work/$1.in" >"$work/$1.out" 2>&1 &
-    pids+=($!)
-    local fd
-    exec {fd}>"$work/$1.in"
-    printf -v "fd_$1" '%s' "$fd"
-    sessions+=("$1")
-}
-step=0
-run() {
-    local fdvar="fd_$1" mark
-    step=$((step + 1))
-    mark="done-$step"
-    printf '%s\n\\echo %s\n' "$2" "$mark" >&"${!fdvar}"
-    wait_for 60 "session $1: $2" grep -q "^$mark\$" "$work/$1.out"
-    ! grep -q ERROR "$work/$1.out" || fail "session $1: $(cat "$work/$1.out")"
-}
 cleanup_seam() {
-    for s in "${sessions[@]}"; do local v="fd_$s"; exec {v}>&- 2>/dev/null || true; done
+    sql_sessions_close
     "$root/tests/stack/stack" connector remove "$connector" >/dev/null 2>&1 || true
     cleanup
 }
 trap cleanup_seam EXIT
 
 say "A holds an xid; the connector's slot waits for it"
-session a; session b; session c
-run a "BEGIN; SELECT pg_current_xact_id();"
+sql_session a; sql_session b; sql_session c
+sql_run a "BEGIN; SELECT pg_current_xact_id();"
 "$root/tests/stack/stack" connector add "$connector" "public.$table" topic.prefix="$prefix" \
     snapshot.mode=initial >"$work/connector.log" 2>&1 &
 connector_pid=$!
@@ -76,11 +55,11 @@ slot_waits() {
 wait_for 90 "the connector creating its slot" slot_waits
 
 say "B updates row 1, A commits, C changes rows 2, 3 and 100, B commits"
-run b "BEGIN; UPDATE $table SET v = 't1' WHERE id = 1;"
-run a "COMMIT;"
+sql_run b "BEGIN; UPDATE $table SET v = 't1' WHERE id = 1;"
+sql_run a "COMMIT;"
 sleep 1
-run c "BEGIN; UPDATE $table SET v = 't2' WHERE id = 2; DELETE FROM $table WHERE id = 3; INSERT INTO $table VALUES (100, 't100');"
-run b "COMMIT;"
+sql_run c "BEGIN; UPDATE $table SET v = 't2' WHERE id = 2; DELETE FROM $table WHERE id = 3; INSERT INTO $table VALUES (100, 't100');"
+sql_run b "COMMIT;"
 wait "$connector_pid" || { cat "$work/connector.log"; fail "the connector did not start"; }
 
 say "the 20 snapshot rows reach Kafka while C is still open"
@@ -88,14 +67,12 @@ wait_records 120 "$topic" 20
 [ "$(records "$topic")" -eq 20 ] || fail "want exactly the 20 snapshot rows before C commits, got $(records "$topic")"
 
 say "the sinks apply the snapshot, then stop (a restart between the snapshot and C)"
-pg_pipeline_file "$work/pg.properties" "topics=$topic" "name=$test_name-pg-$uid" auto.create=true
-redis_pipeline_file "$work/rd.properties" "topics=$topic" "name=$test_name-rd-$uid"
-es_pipeline_file "$work/es.properties" "topics=$topic" "name=$test_name-es-$uid"
+three_sink_pipelines "topics=$topic"
 for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s-snapshot.log"; eval "${s}_pid=$cdcsink_pid"; done
 for s in pg rd es; do wait_for 90 "$s caught up with the snapshot" caught_up "$work/$s.properties"; done
 for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
 
-run c "COMMIT;"
+sql_run c "COMMIT;"
 wait_records 60 "$topic" 23
 
 say "what Debezium sent: C's changes were written below the snapshot's LSN"
@@ -109,19 +86,7 @@ say "snapshot rows at LSN $snap_lsn, C's changes up to $c_lsn"
 [ "$c_lsn" -lt "$snap_lsn" ] ||
     fail "the scenario did not straddle: C wrote at $c_lsn, after the snapshot's $snap_lsn"
 
-want() {
-    psql_source -c "SELECT id || '=' || v FROM $table ORDER BY id" | tr '\n' ' '
-}
-pg_rows() { psql_target -c "SELECT id || '=' || v FROM $pg_schema.$table ORDER BY id" 2>/dev/null | tr '\n' ' '; }
-redis_rows() {
-    local k
-    for k in $(redis_keys "$redis_prefix:$table:*" | sort -t: -k3 -n); do
-        rcli GET "$k" | jq -r '"\(.id)=\(.v)"'
-    done | tr '\n' ' '
-}
-es_rows() { es_docs "$es_prefix-$table" | jq -r 'to_entries | sort_by(.key | tonumber)[] | "\(.value.id)=\(.value.v)"' | tr '\n' ' '; }
-
-expected=$(want)
+expected=$(source_rows "$table")
 case "$expected" in
 "1=t1 2=t2 4=init"*"20=init 100=t100 ") ;;
 *) fail "the source is not what the sessions made: $expected" ;;
@@ -130,12 +95,7 @@ esac
 say "the sinks start again: C's changes, ordered by the snapshot LSN their offsets' metadata kept"
 for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
 for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
-check_sinks() {
-    local got
-    got=$(pg_rows); [ "$got" = "$expected" ] || fail "postgres $1: $got, want $expected"
-    got=$(redis_rows); [ "$got" = "$expected" ] || fail "redis $1: $got, want $expected"
-    got=$(es_rows); [ "$got" = "$expected" ] || fail "elasticsearch $1: $got, want $expected"
-}
+check_sinks() { three_sinks_hold "$table" "$expected" "$1"; }
 check_sinks "after the stream"
 
 say "the snapshot row of row 2 delivered again is stale"

@@ -347,8 +347,9 @@ static size_t put_string(uint8_t *p, const char *s)
 
 /* An update of id 7 at LSN 1000 with the given snapshot and sequence
  * (NULL: the union's null). */
-static cdc_event_t read_envelope(cdc_schema_t *schema, const cdc_envelope_plan_t *plan,
-                                 cdc_arena_t *arena, const char *snapshot, const char *sequence)
+static cdc_event_t read_envelope_lsn(cdc_schema_t *schema, const cdc_envelope_plan_t *plan,
+                                     cdc_arena_t *arena, const char *snapshot,
+                                     const char *sequence, bool lsn_null)
 {
     uint8_t data[128];
     size_t n = 0;
@@ -358,7 +359,8 @@ static cdc_event_t read_envelope(cdc_schema_t *schema, const cdc_envelope_plan_t
     else data[n++] = 0x00;
     if (sequence) { data[n++] = 0x02; n += put_string(data + n, sequence); }
     else data[n++] = 0x00;
-    data[n++] = 0x02; data[n++] = 0xd0; data[n++] = 0x0f; /* lsn: 1000 */
+    if (lsn_null) data[n++] = 0x00;
+    else { data[n++] = 0x02; data[n++] = 0xd0; data[n++] = 0x0f; } /* lsn: 1000 */
     n += put_string(data + n, "u");
     cdc_value_t value;
     char err[256];
@@ -367,6 +369,12 @@ static cdc_event_t read_envelope(cdc_schema_t *schema, const cdc_envelope_plan_t
     CHECK_INT(cdc_decode_avro(schema->root, data, n, arena, &value, err, sizeof err), 0);
     CHECK_INT(cdc_envelope_read(plan, &value, arena, &ev, err, sizeof err), 0);
     return ev;
+}
+
+static cdc_event_t read_envelope(cdc_schema_t *schema, const cdc_envelope_plan_t *plan,
+                                 cdc_arena_t *arena, const char *snapshot, const char *sequence)
+{
+    return read_envelope_lsn(schema, plan, arena, snapshot, sequence, false);
 }
 
 static cdc_schema_t *compile(const char *json)
@@ -399,6 +407,16 @@ static void check_envelope(void)
     ev = read_envelope(schema, plan, &arena, "incremental", NULL);
     CHECK(!ev.has_last_commit);
     CHECK_INT(ev.snapshot_kind, CDC_SNAPSHOT_INCREMENTAL);
+    ev = read_envelope(schema, plan, &arena, "incremental", "[\"1200\",\"1300\"]");
+    CHECK(ev.has_last_commit);
+    CHECK_INT(ev.last_commit_lsn, 1200);
+    CHECK_INT(ev.change_lsn, 1000); /* source.lsn when there is one */
+    /* Debezium's incremental rows have none: the sequence's position. */
+    ev = read_envelope_lsn(schema, plan, &arena, "incremental", "[\"1200\",\"1300\"]", true);
+    CHECK(ev.has_position && ev.commit_ordered);
+    CHECK_INT(ev.change_lsn, 1300);
+    ev = read_envelope_lsn(schema, plan, &arena, "false", "[\"1200\",null]", true);
+    CHECK(!ev.has_position);
     ev = read_envelope(schema, plan, &arena, NULL, "[\"x\"]");
     CHECK(!ev.has_last_commit);
     CHECK_INT(ev.snapshot_kind, CDC_SNAPSHOT_NONE);
