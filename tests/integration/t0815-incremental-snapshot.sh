@@ -47,7 +47,8 @@ wait_for 120 "every row read by the incremental snapshot" snapshotted
 say "L commits after the last window"
 sql_run l "COMMIT;"
 psql_source -c "UPDATE $table SET v = 'after' WHERE id = 60"
-wait_for 60 "L's changes published" bash -c "jq -e 'select(.after.v == \"after\")' '$work/log.jsonl' >/dev/null 2>&1"
+published() { jq -c "select($1)" "$work/log.jsonl" 2>/dev/null | grep -q .; }
+wait_for 60 "L's changes published" published '.after.v == "after"'
 kill -TERM "$log_pid"; wait "$log_pid" || true
 l_lsn=$(jq -r 'select(.op == "u" and .after.v == "L") | .source.lsn' "$work/log.jsonl" | sort -n | tail -n 1)
 chunk_lsn=$(jq -r 'select(.op == "r") | .source.lsn' "$work/log.jsonl" | sort -n | head -n 1)
