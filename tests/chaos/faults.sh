@@ -237,6 +237,23 @@ debezium_heal() {
     wait_for 120 "the connector running again" connector_running "$connector"
 }
 
+# fault_resnapshot: Debezium snapshots one table again in the middle of the
+# stream (a signalled incremental snapshot, in chunks of 256 rows, each
+# emitted when its window closes), while the workload's transactions run
+# and straddle its windows. Nothing may be lost, regressed or resurrected
+# (docs/semantics.md, "Snapshots and the stream"). A restart with
+# snapshot.mode=always is not used: Debezium reads the snapshot's LSN after
+# its snapshot transaction took its view, and loses what commits in
+# between (docs/decisions.md).
+fault_resnapshot() {
+    local table
+    table=$(random_item $(jq -r '.tables | keys[]' "$work/layout.json"))
+    psql_source -c "INSERT INTO ${src}_signal.signal VALUES ('chaos-$RANDOM$RANDOM', 'execute-snapshot',
+                    '{\"data-collections\": [\"$src.$table\"], \"type\": \"incremental\"}')" >/dev/null
+    echo "    incremental snapshot of $table signalled" >>"$work/faults.log"
+    sleep "$(random_between 2 5)"
+}
+
 # fault_draw: a kind, kill -9 most often (two thirds of the points kill
 # replicas: 170 points give over 100 kill -9 a sink).
 fault_draw() {
@@ -245,7 +262,8 @@ fault_draw() {
     elif [ "$n" -lt 68 ]; then echo kill9_all
     elif [ "$n" -lt 80 ]; then echo sigterm
     elif [ "$n" -lt 87 ]; then echo sink_restart
-    elif [ "$n" -lt 96 ]; then echo sink_stall
+    elif [ "$n" -lt 94 ]; then echo sink_stall
+    elif [ "$n" -lt 96 ]; then echo resnapshot
     elif [ "$n" -lt 98 ]; then echo kafka_restart
     else echo registry_down
     fi
