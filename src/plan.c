@@ -1,12 +1,14 @@
 #include "plan.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "collapse.h"
 #include "errstr.h"
+#include "log.h"
 #include "render.h"
 #include "route.h"
 
@@ -23,6 +25,9 @@ struct cdc_planner {
     char *route_template;   /* NULL: no route */
     char **pk_fields;       /* NULL-terminated, or NULL */
     cdc_buf_t route;        /* scratch for one rendered route */
+    /* Tables whose TRUNCATE was skipped and said so (once each). */
+    char **truncated;
+    size_t ntruncated;
 };
 
 cdc_planner_t *cdc_planner_new(const cdc_config_t *cfg, cdc_plan_mode_t mode,
@@ -56,6 +61,8 @@ void cdc_planner_destroy(cdc_planner_t *p)
 {
     if (!p) return;
     cdc_config_free_list(p->pk_fields);
+    for (size_t i = 0; i < p->ntruncated; i++) free(p->truncated[i]);
+    free(p->truncated);
     free(p->route_template);
     cdc_buf_free(&p->route);
     free(p);
@@ -86,12 +93,33 @@ void cdc_outcome_reject(cdc_outcome_t *o, const char *error_class,
  * One event: action, guard, key, row
  * ------------------------------------------------------------------- */
 
+/* A TRUNCATE is not applied: the sink keeps the rows the source removed.
+ * Said once per table, so that an operator knows why they are there. */
+static void truncate_skipped(cdc_planner_t *p, const cdc_event_t *ev)
+{
+    char table[512];
+    snprintf(table, sizeof table, "%s.%s", ev->source_schema, ev->source_table);
+    for (size_t i = 0; i < p->ntruncated; i++)
+        if (strcmp(p->truncated[i], table) == 0) return;
+    char **grown = realloc(p->truncated, (p->ntruncated + 1) * sizeof *grown);
+    if (grown) {
+        p->truncated = grown;
+        if ((grown[p->ntruncated] = strdup(table))) p->ntruncated++;
+    }
+    cdc_log_warn("TRUNCATE of %s (%s [%d] @%lld) skipped: the sink keeps the rows the "
+                 "source removed; later ones of this table are counted as skipped "
+                 "without a line (docs/semantics.md)",
+                 table, ev->topic ? ev->topic : "?", ev->partition, (long long)ev->offset);
+}
+
 /* The action an event asks for; false when it asks for nothing. */
-static bool action_for(const cdc_planner_t *p, const cdc_event_t *ev,
+static bool action_for(cdc_planner_t *p, const cdc_event_t *ev,
                        cdc_action_t *action)
 {
     switch (ev->op) {
-    case CDC_OP_TRUNCATE: return false;
+    case CDC_OP_TRUNCATE:
+        truncate_skipped(p, ev);
+        return false;
     case CDC_OP_CONTROL: return false;
     case CDC_OP_TOMBSTONE:
         *action = CDC_ACTION_KEY_DELETE;

@@ -13,7 +13,8 @@ prefix="hb$uid"
 connector="hb-$uid"
 psql_source -c "CREATE TABLE $table (id int PRIMARY KEY, v text)"
 "$root/tests/stack/stack" connector add "$connector" "public.$table" topic.prefix="$prefix" \
-    snapshot.mode=no_data heartbeat.interval.ms=500 provide.transaction.metadata=true >&2
+    snapshot.mode=no_data heartbeat.interval.ms=500 provide.transaction.metadata=true \
+    skipped.operations=none >&2
 trap '"$root/tests/stack/stack" connector remove "$connector" >/dev/null 2>&1 || true; cleanup' EXIT
 
 say "changes in transactions, a logical decoding message, heartbeats"
@@ -39,17 +40,30 @@ wait_for 90 "postgres holds the source's rows" same_rows \
 wait_for 60 "the heartbeats go on being consumed" bash -c \
     "[ \$('$CDCSINK' lag -c '$work/pg.properties' --json | jq '[.partitions[] | select(.topic == \"$heartbeats\")] | length') -ge 1 ]"
 for p in pg log; do wait_for 60 "$p caught up" caught_up "$work/$p.properties"; done
+
+say "TRUNCATE (skipped.operations=none): skipped, said once per table"
+rows=$(psql_target -c "SELECT count(*) FROM $pg_schema.$table")
+psql_source -c "TRUNCATE $table"
+psql_source -c "INSERT INTO $table VALUES (200, 'z')"
+psql_source -c "TRUNCATE $table"
+truncates() { [ "$(jq -c 'select(.op == "t")' "$work/log.jsonl" | wc -l)" -ge 2 ]; }
+wait_for 60 "the two TRUNCATE records" truncates
+for p in pg log; do wait_for 60 "$p caught up" caught_up "$work/$p.properties"; done
+[ "$(psql_target -c "SELECT count(*) FROM $pg_schema.$table")" -eq $((rows + 1)) ] ||
+    fail "the replica lost rows to a TRUNCATE it should have skipped"
+[ "$(grep -c "TRUNCATE of public.$table" "$work/pg.log")" -eq 1 ] ||
+    fail "want one line about the skipped TRUNCATEs: $(grep -c "TRUNCATE of" "$work/pg.log")"
 kill -TERM "$pg_pid" "$log_pid"; wait "$pg_pid" "$log_pid" || true
 
 for p in pg log; do
     [ "$(stat dlq "$work/$p.log")" -eq 0 ] || fail "$p: $(stat dlq "$work/$p.log") records went to the DLQ"
     # 2 messages + 6 transaction records (3 BEGIN/END pairs) + the heartbeats
-    [ "$(stat skipped "$work/$p.log")" -ge 11 ] || fail "$p: skipped $(stat skipped "$work/$p.log"), want the heartbeats, transaction records and messages"
+    [ "$(stat skipped "$work/$p.log")" -ge 13 ] || fail "$p: skipped $(stat skipped "$work/$p.log"), want the heartbeats, transaction records, messages and truncates"
 done
 dlq_topic="cdcsink.dlq.$test_name-pg-$uid"
 [ "$(records "$dlq_topic")" -eq 0 ] || fail "the DLQ topic holds records"
-say "the jsonl sink writes the row changes only"
+say "the jsonl sink writes the row changes (and TRUNCATEs) only"
 ops=$(jq -r .op "$work/log.jsonl" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')
-[ "$ops" = "c=51 d=10 tombstone=10 u=25 " ] || fail "jsonl wrote $ops"
+[ "$ops" = "c=52 d=10 t=2 tombstone=10 u=25 " ] || fail "jsonl wrote $ops"
 ! jq -r .topic "$work/log.jsonl" | grep -qv "^$prefix.public.$table\$" || fail "jsonl wrote records of other topics"
 say "ok: heartbeats, transaction records and messages skipped, no DLQ"
