@@ -113,7 +113,9 @@ static const cdc_value_t *older_value(const cdc_event_t *const *events,
             continue;
         int c = cdc_row_schema_find(ev->row_schema, name);
         if (c < 0 || ev->after[c].unavailable) continue;
-        if (!best || ev->position > best_position) {
+        /* Ties: the later arrival (changes of one transaction share an
+         * inclusive position). */
+        if (!best || ev->position >= best_position) {
             best = &ev->after[c];
             best_position = ev->position;
         }
@@ -151,7 +153,7 @@ size_t cdc_collapse_last_upsert(const cdc_event_t *const *events, size_t count,
         if (i == winner || winner_of[i] != winner || !is_upsert(events[i]) ||
             !events[i]->after)
             continue;
-        if (best == SIZE_MAX || events[i]->position > events[best]->position)
+        if (best == SIZE_MAX || events[i]->position >= events[best]->position)
             best = i;
     }
     return best;

@@ -486,6 +486,7 @@ typedef struct decoder_entry {
 struct cdc_decoder {
     cdc_registry_t *registry;
     char *position_field;
+    bool require_position;
     decoder_entry_t *entries;
     size_t count, capacity;
     decoder_entry_t *last; /* most records share the previous schema */
@@ -503,6 +504,11 @@ cdc_decoder_t *cdc_decoder_new(cdc_registry_t *registry,
         return NULL;
     }
     return d;
+}
+
+void cdc_decoder_require_position(cdc_decoder_t *d, bool require)
+{
+    d->require_position = require;
 }
 
 void cdc_decoder_destroy(cdc_decoder_t *d)
@@ -631,7 +637,7 @@ static cdc_decode_status_t decode_change(cdc_decoder_t *d, const void *val,
         cdc_errstr_set(errstr, errstr_size, "value: %s", why);
         return CDC_DECODE_DATA_ERROR;
     }
-    if (!cdc_envelope_plan_has_position(entry->plan)) {
+    if (d->require_position && !cdc_envelope_plan_has_position(entry->plan)) {
         /* Every record of the topic would go to the DLQ: stop instead. */
         const char *name = entry->schema->root->name;
         cdc_errstr_set(errstr, errstr_size,

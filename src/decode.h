@@ -30,6 +30,11 @@ typedef struct cdc_decoder cdc_decoder_t;
 /* position_field: dotted path into the value, e.g. "source.lsn" (the
  * default) or "__lsn". For flattened values "source.lsn" means "__lsn".
  * The registry is borrowed, not owned. */
+/* A pipeline that writes guarded (not a log, not `dlq inspect` or
+ * `replay`) stops at a value schema position.field names no field of:
+ * every record of its topic would go to the DLQ. */
+void cdc_decoder_require_position(cdc_decoder_t *decoder, bool require);
+
 cdc_decoder_t *cdc_decoder_new(cdc_registry_t *registry,
                                const char *position_field);
 void cdc_decoder_destroy(cdc_decoder_t *decoder);

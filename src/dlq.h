@@ -36,8 +36,8 @@ typedef struct cdc_dlq_record {
     const char *exception_name; /* e.g. "cdcsink.DecodeError", "SQLSTATE 23514" */
     const char *message;
     int replay_attempts;        /* 0: header left out */
-    /* The snapshot LSN the record's partition had shown when it was
-     * consumed (cdcsink.snapshot.lsn): a replay orders it as then. */
+    /* The snapshot LSN the record was ordered with when it was consumed
+     * (cdcsink.snapshot.lsn): a replay orders it as then. */
     bool has_snapshot_lsn;
     int64_t snapshot_lsn;
     /* Set by the delivery report. */

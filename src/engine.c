@@ -176,12 +176,11 @@ void cdc_engine_item_reject(cdc_engine_t *e, cdc_engine_batch_t *b,
         .exception_name = exception_name,
         .message = cdc_arena_strndup(&b->arena, message, strlen(message)),
         .replay_attempts = it->replay_attempts,
+        /* The snapshot LSN it was ordered with; for a record rejected
+         * before that (decoding), apply_prepare() fills it in order. */
         .has_snapshot_lsn = it->has_snapshot_lsn,
         .snapshot_lsn = it->snapshot_lsn,
     };
-    if (!it->dlq.has_snapshot_lsn)
-        it->dlq.has_snapshot_lsn = cdc_position_snapshot_lsn(
-            e->positions, it->event.topic, it->event.partition, &it->dlq.snapshot_lsn);
     cdc_log_warn("%s [%d] @%lld: %s: %s%s", it->event.topic ? it->event.topic : "?",
                  it->event.partition, (long long)it->event.offset,
                  exception_name, message, e->opts.dry_run ? "" : " → DLQ");
@@ -290,14 +289,33 @@ int cdc_engine_collect_held(cdc_engine_t *e, size_t max)
 /* The decoded records, as the applier takes them; false when out of
  * memory. */
 /* Positions are resolved once per record and in the partition's order:
- * a snapshot row raises what the records after it are ordered against. */
+ * a snapshot row raises what the records after it are ordered against.
+ * The snapshot LSN used stays with the item, for its DLQ header. */
 static bool resolve_position(cdc_engine_t *e, cdc_engine_item_t *it)
 {
     if (it->position_resolved) return true;
-    if (it->has_snapshot_lsn) cdc_position_compute(&it->event, true, it->snapshot_lsn);
-    else if (cdc_position_resolve(e->positions, &it->event) != 0) return false;
+    cdc_event_t *ev = &it->event;
+    if (!it->snapshot_lsn_given) {
+        if (ev->commit_ordered && ev->snapshot_kind == CDC_SNAPSHOT_FULL &&
+            cdc_position_note_snapshot(e->positions, ev->topic, ev->partition,
+                                       ev->change_lsn) != 0)
+            return false;
+        it->has_snapshot_lsn = cdc_position_snapshot_lsn(e->positions, ev->topic,
+                                                         ev->partition, &it->snapshot_lsn);
+    }
+    cdc_position_compute(ev, it->has_snapshot_lsn && !ev->has_last_commit, it->snapshot_lsn);
     it->position_resolved = true;
     return true;
+}
+
+/* A record rejected while decoding, before any position was resolved:
+ * its DLQ header gets the snapshot LSN its partition shows at its place. */
+static void note_rejected_position(cdc_engine_t *e, cdc_engine_item_t *it)
+{
+    if (it->position_resolved || it->snapshot_lsn_given) return;
+    it->dlq.has_snapshot_lsn = cdc_position_snapshot_lsn(
+        e->positions, it->event.topic, it->event.partition, &it->dlq.snapshot_lsn);
+    it->position_resolved = true;
 }
 
 static bool apply_prepare(cdc_engine_t *e, cdc_engine_batch_t *b)
@@ -308,6 +326,8 @@ static bool apply_prepare(cdc_engine_t *e, cdc_engine_batch_t *b)
     if (!b->events || !b->index || !b->outcomes) return false;
     b->nevents = 0;
     for (size_t i = 0; i < b->count; i++) {
+        if (b->items[i].state == CDC_ENGINE_TO_DLQ && !b->items[i].abandoned)
+            note_rejected_position(e, &b->items[i]);
         if (b->items[i].state != CDC_ENGINE_DECODED || b->items[i].abandoned) continue;
         if (!resolve_position(e, &b->items[i])) return false;
         b->events[b->nevents] = &b->items[i].event;
@@ -628,4 +648,9 @@ void cdc_engine_revoke(cdc_engine_t *e,
             if (partition_in(b->items[i].msg, parts)) b->items[i].abandoned = true;
     }
     cdc_held_drop_if(&e->held, partition_in, parts);
+    /* What these partitions showed of snapshots comes back with their
+     * committed offsets if they return; what was read past the commit is
+     * read again. */
+    for (int i = 0; i < parts->cnt; i++)
+        cdc_position_forget(e->positions, parts->elems[i].topic, parts->elems[i].partition);
 }

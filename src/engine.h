@@ -57,10 +57,12 @@ typedef struct cdc_engine_item {
     bool filtered;              /* settled by the driver before decoding */
     cdc_outcome_kind_t outcome; /* once FINAL: REJECTED means in the DLQ */
     int replay_attempts;        /* cdcsink.replay.attempts if it goes to the DLQ */
-    bool position_resolved;     /* cdc_position_resolve() ran on its event */
-    /* The snapshot LSN its partition had shown when the record was first
-     * consumed (a DLQ record's cdcsink.snapshot.lsn header): resolves its
-     * position instead of what this run has seen. */
+    bool position_resolved;     /* its position is resolved (position.h) */
+    /* Where the snapshot LSN that orders it comes from: this run's view of
+     * its partition, or (a DLQ replay) only what the record's
+     * cdcsink.snapshot.lsn header says. Once resolved, has_snapshot_lsn
+     * and snapshot_lsn hold the one it was ordered with, for the DLQ. */
+    bool snapshot_lsn_given;
     bool has_snapshot_lsn;
     int64_t snapshot_lsn;
     void *origin;               /* the driver's per-record data (arena) */

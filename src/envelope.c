@@ -163,11 +163,11 @@ static int plan_flattened(cdc_envelope_plan_t *plan, cdc_schema_t *schema,
     plan->sequence = path_resolve(root, "__sequence");
     /* "source.lsn" is the documented default; a flattened value carries
      * the LSN as __lsn (add.fields=op,lsn,...), and the snapshot rules
-     * need add.fields to name sequence too. */
+     * need add.fields to name sequence and snapshot too. */
     bool default_position = strcmp(position_field, "source.lsn") == 0;
     plan->position = path_resolve(root, default_position ? "__lsn" : position_field);
     plan->commit_ordered = default_position && plan->position.depth > 0 &&
-                           plan->sequence.depth > 0;
+                           plan->sequence.depth > 0 && plan->snapshot.depth > 0;
 
     /* The row is every field not starting with "__". */
     const cdc_row_schema_t *all = root->row;
@@ -208,15 +208,13 @@ static bool name_ends_with(const char *name, const char *suffix)
  * with a message and no row). NULL for a change event. */
 static const char *control_kind_of(const cdc_schema_node_t *root)
 {
-    if (name_ends_with(root->name, ".Heartbeat") ||
-        (root->count == 1 && has_field(root, "ts_ms")))
-        return "heartbeat";
-    if (name_ends_with(root->name, ".TransactionMetadataValue") ||
-        (has_field(root, "status") && has_field(root, "event_count") &&
-         has_field(root, "data_collections")))
-        return "transaction";
-    if (has_field(root, "op") && has_field(root, "message") &&
-        !has_field(root, "before") && !has_field(root, "after"))
+    /* By Debezium's schema names: a user table may well have a column
+     * named op, message or ts_ms, and its rows must never be skipped. */
+    if (name_ends_with(root->name, ".Heartbeat")) return "heartbeat";
+    if (name_ends_with(root->name, ".TransactionMetadataValue")) return "transaction";
+    if (name_ends_with(root->name, ".MessageValue") && has_field(root, "op") &&
+        has_field(root, "message") && !has_field(root, "before") &&
+        !has_field(root, "after"))
         return "message";
     return NULL;
 }

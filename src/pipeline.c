@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +169,9 @@ static void note_committed_snapshot(void *opaque, const char *topic, int32_t par
     size_t k = strlen(SNAPSHOT_METADATA);
     char *end;
     if (strncmp(metadata, SNAPSHOT_METADATA, k) != 0) return;
+    errno = 0;
     long long lsn = strtoll(metadata + k, &end, 10);
-    if (end == metadata + k || *end || lsn < 0) return;
+    if (end == metadata + k || *end || lsn < 0 || errno == ERANGE) return;
     cdc_engine_note_snapshot_lsn(p->engine, topic, partition, lsn);
 }
 
@@ -182,7 +184,10 @@ static void pipeline_on_rebalance(rd_kafka_t *rk, bool assigned,
         cdc_observe_assigned(p->observe, rk, parts);
         /* What the partitions' previous owner (or our last run) had seen
          * of snapshots comes with its committed offsets. */
+        /* Asked twice: a partition stored without it would lose it. */
         if (p->engine &&
+            cdc_consumer_committed_metadata(p->consumer, parts, 5000,
+                                            note_committed_snapshot, p) != 0 &&
             cdc_consumer_committed_metadata(p->consumer, parts, 10000,
                                             note_committed_snapshot, p) != 0)
             cdc_log_warn("could not read the committed offsets' metadata of %d partition(s): "
@@ -233,6 +238,7 @@ cdc_pipeline_t *cdc_pipeline_new(const cdc_config_t *cfg, char *errstr,
     };
     if (cdc_engine_parts_open(&p->parts, cfg, false, errstr, errstr_size) != 0)
         goto err;
+    cdc_decoder_require_position(p->parts.decoder, p->parts.sink->plan_mode == CDC_PLAN_LATEST);
     if (!(p->observe = cdc_observe_new(cfg, errstr, errstr_size))) goto err;
     cdc_observe_sink_ok(p->observe, true);
     if (cdc_vloop_start(cfg, cdc_observe_metrics(p->observe), &p->verify, errstr,

@@ -67,6 +67,15 @@ int cdc_position_note_snapshot(cdc_position_tracker_t *t, const char *topic,
     return 0;
 }
 
+void cdc_position_forget(cdc_position_tracker_t *t, const char *topic, int32_t partition)
+{
+    snapshot_mark_t *m = find_mark(t, topic, partition);
+    if (!m) return;
+    free(m->topic);
+    *m = t->marks[--t->count];
+    t->last = 0;
+}
+
 bool cdc_position_snapshot_lsn(const cdc_position_tracker_t *t, const char *topic,
                                int32_t partition, int64_t *lsn)
 {

@@ -24,10 +24,11 @@
  *     streams, and a row's snapshot record and its changes share a
  *     partition), so it sorts above the snapshot rows it follows.
  * Records that are not commit-ordered (another position.field, a flattened
- * value without __sequence) keep their raw position, compared strictly.
+ * value without __sequence and __snapshot) keep their raw position,
+ * compared strictly.
  *
- * The tracker remembers, per topic partition, the snapshot LSN seen last;
- * the engine resolves each record once, in partition order. */
+ * The tracker remembers, per topic partition, the highest snapshot LSN
+ * seen; the engine resolves each record once, in partition order. */
 #ifndef CDC_POSITION_H
 #define CDC_POSITION_H
 
@@ -53,9 +54,13 @@ bool cdc_position_snapshot_lsn(const cdc_position_tracker_t *t, const char *topi
                                int32_t partition, int64_t *lsn);
 
 /* Raises the partition's snapshot LSN to at least lsn (what a committed
- * offset's metadata or a DLQ header remembered). -1 when out of memory. */
+ * offset's metadata remembered). -1 when out of memory. */
 int cdc_position_note_snapshot(cdc_position_tracker_t *t, const char *topic,
                                int32_t partition, int64_t lsn);
+
+/* Forgets a partition (revoked: its next owner, or our next assignment,
+ * reads it from the committed offset's metadata). */
+void cdc_position_forget(cdc_position_tracker_t *t, const char *topic, int32_t partition);
 
 /* The rule itself, for a record whose partition has seen the snapshot LSN
  * snapshot_lsn (has_snapshot_lsn false: none). */

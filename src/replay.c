@@ -121,7 +121,9 @@ static bool replay_prepare(void *opaque, cdc_engine_batch_t *b,
     it->event.offset = rec->offset;
     it->event.kafka_timestamp_ms = rd_kafka_message_timestamp(m, NULL);
     it->replay_attempts = rec->replay_attempts + 1;
-    /* Ordered against the snapshot its partition had shown back then. */
+    /* Ordered against the snapshot its partition had shown back then (or
+     * none): never against the DLQ's own mix of partitions and times. */
+    it->snapshot_lsn_given = true;
     it->has_snapshot_lsn = rec->has_snapshot_lsn;
     it->snapshot_lsn = rec->snapshot_lsn;
     if (!cdc_dlqread_match(&r->opts->filter, rec)) {

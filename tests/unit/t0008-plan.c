@@ -76,6 +76,31 @@ static void check_collapse(void)
     keys[0] = keys[1];
     CHECK_INT(cdc_collapse(three, groups, keys, 3, winner_of, &arena), 3);
 
+    /* Equal positions (changes of one transaction that share an inclusive
+     * position): the later arrival is the newer, for the winner and for
+     * what fills an unavailable column. */
+    size_t ncols = ev[3].row_schema->ncolumns;
+    cdc_value_t *rows[3];
+    cdc_event_t tie[3];
+    const cdc_event_t *tied[3];
+    for (int i = 0; i < 3; i++) {
+        tie[i] = ev[3];
+        tie[i].position = 500;
+        tie[i].position_inclusive = true;
+        rows[i] = cdc_arena_alloc(&arena, ncols * sizeof *rows[i]);
+        memcpy(rows[i], ev[3].after, ncols * sizeof *rows[i]);
+        tie[i].after = rows[i];
+        tied[i] = &tie[i];
+    }
+    rows[0][1] = ev[0].after[1]; /* two different values of column 1 */
+    rows[1][1] = ev[4].after[1];
+    rows[2][1].unavailable = true;
+    CHECK_INT(cdc_collapse(tied, groups, NULL, 3, winner_of, &arena), 1);
+    CHECK_INT(winner_of[0], 2);
+    CHECK_INT(cdc_collapse_last_upsert(tied, 3, winner_of, 2), 1);
+    const cdc_value_t *filled = cdc_collapse_fill_unavailable(tied, 3, winner_of, 2, &arena);
+    CHECK(filled && memcmp(&filled[1], &rows[1][1], sizeof filled[1]) == 0);
+
     fixture_free_set(&set);
     cdc_arena_destroy(&arena);
     cdc_decoder_destroy(decoder);

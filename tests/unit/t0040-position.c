@@ -462,6 +462,31 @@ static void check_envelope(void)
         CHECK_STR(ev2.control_kind, controls[i].kind);
         cdc_schema_destroy(schema);
     }
+    /* A user table may have columns named op, message or ts_ms: by
+     * shape alone it would be taken for Debezium's own records. */
+    static const char *const rows[] = {
+        "{\"type\":\"record\",\"name\":\"Value\",\"namespace\":\"cdc.public.audit\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"int\"},{\"name\":\"op\",\"type\":\"string\"},"
+        "{\"name\":\"message\",\"type\":\"string\"},{\"name\":\"__lsn\",\"type\":\"long\"}]}",
+        "{\"type\":\"record\",\"name\":\"Value\",\"namespace\":\"cdc.public.ticks\","
+        "\"fields\":[{\"name\":\"ts_ms\",\"type\":\"long\"}]}",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        schema = compile(rows[i]);
+        if (!schema) continue;
+        plan = cdc_envelope_plan_new(schema, "source.lsn", err, sizeof err);
+        cdc_value_t value;
+        memset(&value, 0, sizeof value);
+        cdc_value_t fields[4];
+        memset(fields, 0, sizeof fields);
+        value.u.array.items = fields;
+        value.u.array.count = schema->root->count;
+        cdc_event_t ev2;
+        memset(&ev2, 0, sizeof ev2);
+        if (plan) cdc_envelope_read(plan, &value, &arena, &ev2, err, sizeof err);
+        CHECK(plan && ev2.op != CDC_OP_CONTROL);
+        cdc_schema_destroy(schema);
+    }
     cdc_arena_destroy(&arena);
 }
 
