@@ -468,6 +468,32 @@ three_sink_pipelines() {
     redis_pipeline_file "$work/rd.properties" "name=$test_name-rd-$uid" "$@"
     es_pipeline_file "$work/es.properties" "name=$test_name-es-$uid" "$@"
 }
+# three_sinks_start LOG_SUFFIX: runs the three pipelines, logs in
+# $work/<pg|rd|es>LOG_SUFFIX.log. three_sinks_stop: waits until each caught
+# up, then stops it (SIGTERM) and fails if it sent anything to the DLQ.
+# three_sinks_new_group: the next start reads from the beginning as a new
+# consumer group.
+declare -A three_pids
+three_sinks_start() {
+    local s
+    three_log_suffix=${1:-}
+    for s in pg rd es; do
+        start_cdcsink "$work/$s.properties" "$work/$s$three_log_suffix.log"
+        three_pids[$s]=$cdcsink_pid
+    done
+}
+three_sinks_stop() {
+    local s
+    for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
+    for s in pg rd es; do
+        kill -TERM "${three_pids[$s]}"; wait "${three_pids[$s]}" || true
+        [ "$(stat dlq "$work/$s$three_log_suffix.log")" -eq 0 ] || fail "$s: records went to the DLQ"
+    done
+}
+three_sinks_new_group() {
+    local s
+    for s in pg rd es; do sed -i "s/^name = .*/name = $test_name-$s-again-$uid/" "$work/$s.properties"; done
+}
 three_sinks_hold() {
     local s got
     for s in pg rd es; do

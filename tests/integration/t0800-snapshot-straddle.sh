@@ -68,9 +68,8 @@ wait_records 120 "$topic" 20
 
 say "the sinks apply the snapshot, then stop (a restart between the snapshot and C)"
 three_sink_pipelines "topics=$topic"
-for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s-snapshot.log"; eval "${s}_pid=$cdcsink_pid"; done
-for s in pg rd es; do wait_for 90 "$s caught up with the snapshot" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_start -snapshot
+three_sinks_stop
 
 sql_run c "COMMIT;"
 wait_records 60 "$topic" 23
@@ -93,7 +92,7 @@ case "$expected" in
 esac
 
 say "the sinks start again: C's changes, ordered by the snapshot LSN their offsets' metadata kept"
-for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
+three_sinks_start
 for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
 check_sinks() { three_sinks_hold "$table" "$expected" "$1"; }
 check_sinks "after the stream"
@@ -104,21 +103,14 @@ snap2=$(jq -c 'select(.op == "r" and .after.id == 2) | [.partition, .offset]' "$
 "$REPRODUCE" "$KAFKA_BOOTSTRAP_SERVERS" "$topic" "$(jq '.[0]' <<<"$snap2")" "$(jq '.[1]' <<<"$snap2")"
 for s in pg rd es; do wait_for 60 "$s caught up again" caught_up "$work/$s.properties"; done
 check_sinks "after a snapshot row came again"
-for s in pg rd es; do
-    v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true
-    [ "$(stat dlq "$work/$s.log")" -eq 0 ] || fail "$s: records went to the DLQ"
-done
+three_sinks_stop
 
 say "a new consumer group from the beginning changes nothing"
-for s in pg rd es; do
-    sed -i "s/^name = .*/name = $test_name-$s-again-$uid/" "$work/$s.properties"
-    start_cdcsink "$work/$s.properties" "$work/$s-again.log"; eval "${s}_pid=$cdcsink_pid"
-done
-for s in pg rd es; do wait_for 90 "$s (new group) caught up" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_new_group
+three_sinks_start -again
+three_sinks_stop
 check_sinks "after a new group replayed the topic"
 for s in pg rd es; do
-    [ "$(stat dlq "$work/$s-again.log")" -eq 0 ] || fail "$s (new group): records went to the DLQ"
     [ "$(stat stale "$work/$s-again.log")" -ge 20 ] ||
         fail "$s (new group): $(stat stale "$work/$s-again.log") stale, want the 20 snapshot rows and more"
 done

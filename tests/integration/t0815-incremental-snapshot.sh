@@ -32,7 +32,7 @@ sql_run l "BEGIN; UPDATE $table SET v = 'L' WHERE id IN (5, 25, 45); DELETE FROM
 
 say "the incremental snapshot, with other transactions committing meanwhile"
 three_sink_pipelines "topics=$topic"
-for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
+three_sinks_start
 psql_source -c "INSERT INTO $signal VALUES ('snap-$uid', 'execute-snapshot', '{\"data-collections\": [\"public.$table\"], \"type\": \"incremental\"}')"
 for i in $(seq 1 20); do
     psql_source -c "UPDATE $table SET v = 'stream$i' WHERE id = $((i * 3 % 60 + 1)) AND id NOT IN (5, 25, 35, 45)"
@@ -56,19 +56,12 @@ say "L wrote up to LSN $l_lsn, the first chunk was emitted at $chunk_lsn"
 [ "$l_lsn" -lt "$chunk_lsn" ] || fail "the scenario did not straddle: L wrote at $l_lsn, after the chunks' $chunk_lsn"
 
 expected=$(source_rows "$table")
-for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_stop
 three_sinks_hold "$table" "$expected" "after the incremental snapshot"
-for s in pg rd es; do
-    [ "$(stat dlq "$work/$s.log")" -eq 0 ] || fail "$s: records went to the DLQ"
-done
 
 say "a new consumer group from the beginning changes nothing"
-for s in pg rd es; do
-    sed -i "s/^name = .*/name = $test_name-$s-again-$uid/" "$work/$s.properties"
-    start_cdcsink "$work/$s.properties" "$work/$s-again.log"; eval "${s}_pid=$cdcsink_pid"
-done
-for s in pg rd es; do wait_for 90 "$s (new group) caught up" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_new_group
+three_sinks_start -again
+three_sinks_stop
 three_sinks_hold "$table" "$expected" "after a new group replayed the topic"
 say "ok: an incremental snapshot and a transaction around it land in every sink"

@@ -26,7 +26,7 @@ wait_records 90 "$topic" 20
 
 say "the sinks follow the first snapshot and a stream"
 three_sink_pipelines "topics=$topic"
-for s in pg rd es; do start_cdcsink "$work/$s.properties" "$work/$s.log"; eval "${s}_pid=$cdcsink_pid"; done
+three_sinks_start
 psql_source <<SQL
 UPDATE $table SET v = 'stream1' WHERE id IN (1, 5);
 DELETE FROM $table WHERE id = 6;
@@ -59,19 +59,12 @@ say "snapshots at LSN $snapshots; X wrote up to $x_lsn"
 [ "$x_lsn" -lt "$(awk '{print $2}' <<<"$snapshots")" ] || fail "the scenario did not straddle the second snapshot"
 
 expected=$(source_rows "$table")
-for s in pg rd es; do wait_for 90 "$s caught up" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_stop
 three_sinks_hold "$table" "$expected" "after the re-snapshot"
-for s in pg rd es; do
-    [ "$(stat dlq "$work/$s.log")" -eq 0 ] || fail "$s: records went to the DLQ"
-done
 
 say "a new consumer group from the beginning changes nothing"
-for s in pg rd es; do
-    sed -i "s/^name = .*/name = $test_name-$s-again-$uid/" "$work/$s.properties"
-    start_cdcsink "$work/$s.properties" "$work/$s-again.log"; eval "${s}_pid=$cdcsink_pid"
-done
-for s in pg rd es; do wait_for 90 "$s (new group) caught up" caught_up "$work/$s.properties"; done
-for s in pg rd es; do v="${s}_pid"; kill -TERM "${!v}"; wait "${!v}" || true; done
+three_sinks_new_group
+three_sinks_start -again
+three_sinks_stop
 three_sinks_hold "$table" "$expected" "after a new group replayed the topic"
 say "ok: a transaction across a connector's re-snapshot lands in every sink"
