@@ -63,11 +63,29 @@ static const cdc_value_t *path_get(const field_path_t *path,
     return value->is_null ? NULL : value;
 }
 
+/* The text of a value whose type holds text; NULL for any other (a schema
+ * may give a metadata field any type: an int op must not be read as a
+ * pointer). */
+static const char *value_text(const cdc_value_t *v)
+{
+    if (!v) return NULL;
+    switch (v->type) {
+    case CDC_TYPE_STRING:
+    case CDC_TYPE_ENUM:
+    case CDC_TYPE_UUID:
+    case CDC_TYPE_JSON:
+    case CDC_TYPE_XML:
+        return v->u.str.ptr;
+    default:
+        return NULL;
+    }
+}
+
 static const char *path_string(const field_path_t *path,
                                const cdc_value_t *value)
 {
-    const cdc_value_t *v = path_get(path, value);
-    return v && v->u.str.ptr && v->type != CDC_TYPE_INT64 ? v->u.str.ptr : "";
+    const char *text = value_text(path_get(path, value));
+    return text ? text : "";
 }
 
 static int plan_envelope(cdc_envelope_plan_t *plan,
@@ -272,14 +290,16 @@ static bool is_snapshot(const cdc_value_t *v)
     if (!v) return false;
     if (v->type == CDC_TYPE_BOOLEAN) return v->u.b;
     /* Debezium's SnapshotRecord enum: true, first, last, ..., false. */
-    return v->u.str.ptr && strcmp(v->u.str.ptr, "false") != 0;
+    const char *text = value_text(v);
+    return text && strcmp(text, "false") != 0;
 }
 
 static bool is_deleted_flag(const cdc_value_t *v)
 {
     if (!v) return false;
     if (v->type == CDC_TYPE_BOOLEAN) return v->u.b;
-    return v->u.str.ptr && strcmp(v->u.str.ptr, "true") == 0;
+    const char *text = value_text(v);
+    return text && strcmp(text, "true") == 0;
 }
 
 static const cdc_value_t *flattened_row(const cdc_envelope_plan_t *plan,
@@ -302,9 +322,10 @@ static int read_flattened(const cdc_envelope_plan_t *plan,
     if (is_deleted_flag(path_get(&plan->deleted, value))) {
         event->op = CDC_OP_DELETE;
     } else if (op) {
-        if (op_from_text(op->u.str.ptr, &event->op) != 0)
-            return cdc_errstr_set(errstr, errstr_size, "unknown __op '%s'",
-                                  op->u.str.ptr);
+        if (op_from_text(value_text(op), &event->op) != 0)
+            return cdc_errstr_set(errstr, errstr_size, "unknown __op '%s' (%s)",
+                                  value_text(op) ? value_text(op) : "",
+                                  cdc_type_name(op->type));
     } else {
         event->op = CDC_OP_UPDATE; /* no metadata: an upsert */
     }
@@ -355,8 +376,7 @@ static sequence_t sequence_read(const cdc_value_t *v)
 static cdc_snapshot_kind_t snapshot_kind(const cdc_value_t *v)
 {
     if (!is_snapshot(v)) return CDC_SNAPSHOT_NONE;
-    if (v->type != CDC_TYPE_BOOLEAN && v->u.str.ptr &&
-        strcmp(v->u.str.ptr, "incremental") == 0)
+    if (value_text(v) && strcmp(value_text(v), "incremental") == 0)
         return CDC_SNAPSHOT_INCREMENTAL;
     return CDC_SNAPSHOT_FULL;
 }
@@ -376,9 +396,11 @@ int cdc_envelope_read(const cdc_envelope_plan_t *plan, const cdc_value_t *value,
             return -1;
     } else {
         const cdc_value_t *op = path_get(&plan->op, value);
-        if (!op || op_from_text(op->u.str.ptr, &event->op) != 0)
-            return cdc_errstr_set(errstr, errstr_size, "unknown op '%s'",
-                                  op && op->u.str.ptr ? op->u.str.ptr : "");
+        if (!op || op_from_text(value_text(op), &event->op) != 0)
+            return cdc_errstr_set(errstr, errstr_size, "unknown op '%s'%s%s",
+                                  value_text(op) ? value_text(op) : "",
+                                  op && !value_text(op) ? ": the field is of type " : "",
+                                  op && !value_text(op) ? cdc_type_name(op->type) : "");
         const cdc_value_t *before = path_get(&plan->before, value);
         const cdc_value_t *after = path_get(&plan->after, value);
         event->before = before ? before->u.array.items : NULL;

@@ -462,6 +462,30 @@ static void check_envelope(void)
         CHECK_STR(ev2.control_kind, controls[i].kind);
         cdc_schema_destroy(schema);
     }
+    /* Metadata fields of other types (an int op, a long table name) are
+     * a data error, never read as text (they crashed the process). */
+    static const char NUMBERS[] =
+        "{\"type\":\"record\",\"name\":\"Envelope\",\"namespace\":\"cdc.public.n\",\"fields\":["
+        "{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Value\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}]},"
+        "{\"name\":\"after\",\"type\":[\"null\",\"Value\"]},"
+        "{\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":\"Source\",\"fields\":["
+        "{\"name\":\"table\",\"type\":\"long\"},{\"name\":\"snapshot\",\"type\":\"int\"},"
+        "{\"name\":\"lsn\",\"type\":\"long\"}]}},"
+        "{\"name\":\"op\",\"type\":\"int\"}]}";
+    schema = compile(NUMBERS);
+    if (schema) {
+        plan = cdc_envelope_plan_new(schema, "source.lsn", err, sizeof err);
+        const uint8_t data[] = {0x00, 0x02, 0x0e, 0x0a, 0x02, 0xd0, 0x0f, 0x06};
+        cdc_value_t value;
+        cdc_event_t ev3;
+        memset(&ev3, 0, sizeof ev3);
+        CHECK_INT(cdc_decode_avro(schema->root, data, sizeof data, &arena, &value, err, sizeof err), 0);
+        CHECK(plan && cdc_envelope_read(plan, &value, &arena, &ev3, err, sizeof err) == -1);
+        CHECK(strstr(err, "unknown op '': the field is of type int") != NULL);
+        cdc_schema_destroy(schema);
+    }
+
     /* A user table may have columns named op, message or ts_ms: by
      * shape alone it would be taken for Debezium's own records. */
     static const char *const rows[] = {
