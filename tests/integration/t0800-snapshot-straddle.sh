@@ -20,7 +20,8 @@
 # offset's metadata) postgres, redis and elasticsearch hold row 1 't1',
 # row 2 't2', no row 3, row 100. A snapshot row delivered again is stale,
 # a new consumer group from the beginning over the converged sinks changes
-# nothing, and C's update rejected into the DLQ applies when replayed.
+# nothing, C's update rejected into the DLQ applies when replayed, and the
+# snapshot row of row 2 rejected into the DLQ is stale when replayed.
 . "$(dirname "$0")/lib.sh"
 
 table="seam_$uid"
@@ -134,5 +135,25 @@ dlq_replay "$work/dlq.properties" "$work/replay.out"
     fail "the replay did not apply C's update: $(cat "$work/replay.out")"
 got=$(psql_target -c "SELECT id || '=' || v FROM $dlq_schema.$table ORDER BY id" | tr '\n' ' ')
 [ "$got" = "$expected" ] || fail "after the replay: $got, want $expected"
+
+say "the snapshot row of row 2 parked in the DLQ is stale when replayed after C"
+old_schema="${pg_schema}_old"
+psql_target <<SQL
+CREATE SCHEMA $old_schema;
+CREATE TABLE $old_schema.$table (id int PRIMARY KEY, v text CONSTRAINT no_init2 CHECK (NOT (id = 2 AND v = 'init')), __cdc_lsn bigint);
+SQL
+pg_pipeline_file "$work/old.properties" "topics=$topic" "name=$test_name-old-$uid" "table.schema=$old_schema" \
+    batch.size=1 # no collapse: the snapshot row meets the table alone
+start_cdcsink "$work/old.properties" "$work/old.log"; old_pid=$cdcsink_pid
+wait_for 90 "the pipeline caught up" caught_up "$work/old.properties"
+kill -TERM "$old_pid"; wait "$old_pid" || true
+# Twice: the snapshot row, and its copy produced again above.
+[ "$(stat dlq "$work/old.log")" -eq 2 ] || fail "want the snapshot row of row 2 in the DLQ twice, got $(stat dlq "$work/old.log") records"
+psql_target -c "ALTER TABLE $old_schema.$table DROP CONSTRAINT no_init2"
+dlq_replay "$work/old.properties" "$work/replay-old.out"
+[ "$replay_rc" -eq 0 ] && [ "$(replay_stat stale "$work/replay-old.out")" -eq 2 ] ||
+    fail "the replayed snapshot row was not stale: $(cat "$work/replay-old.out")"
+got=$(psql_target -c "SELECT id || '=' || v FROM $old_schema.$table ORDER BY id" | tr '\n' ' ')
+[ "$got" = "$expected" ] || fail "after replaying the older snapshot row: $got, want $expected"
 
 say "ok: the straddling transaction landed in every sink"
