@@ -165,9 +165,10 @@ int cdc_dlq_send(cdc_dlq_t *dlq, cdc_dlq_record_t *rec)
     rec->state = CDC_DLQ_PENDING;
     rec->error = NULL;
     rd_kafka_headers_t *h = dlq_headers(dlq, rec);
-    /* The original partition keeps per-key order in the DLQ as well when
-     * the DLQ has as many partitions; otherwise librdkafka's partitioner
-     * hashes the key. */
+    /* Partitioned by the original key (librdkafka's partitioner): the
+     * records of one key stay in order in one DLQ partition, whatever the
+     * DLQ's partition count. The original partition is in the
+     * __connect.errors.partition header, which a replay routes by. */
     rd_kafka_resp_err_t err = rd_kafka_producev(
         dlq->rk, RD_KAFKA_V_TOPIC(dlq->topic),
         RD_KAFKA_V_KEY((void *)rec->key, rec->key_len),

@@ -88,6 +88,16 @@ static const char *path_string(const field_path_t *path,
     return text ? text : "";
 }
 
+static bool same_columns(const cdc_row_schema_t *a, const cdc_row_schema_t *b)
+{
+    if (!a || !b || a->ncolumns != b->ncolumns) return false;
+    for (size_t i = 0; i < a->ncolumns; i++)
+        if (a->columns[i].type != b->columns[i].type ||
+            strcmp(a->columns[i].name, b->columns[i].name) != 0)
+            return false;
+    return true;
+}
+
 static int plan_envelope(cdc_envelope_plan_t *plan,
                          const cdc_schema_node_t *root,
                          const char *position_field)
@@ -109,7 +119,16 @@ static int plan_envelope(cdc_envelope_plan_t *plan,
     const cdc_schema_node_t *row =
         cdc_schema_unwrap_optional(root->children[row_path->index[0]]);
     plan->row = row->kind == CDC_AVRO_RECORD ? row->row : NULL;
-    return plan->row ? 0 : -1;
+    if (!plan->row) return -1;
+    /* One row schema reads both images: a before of another shape would
+     * be read with after's columns. */
+    if (plan->before.depth && plan->after.depth) {
+        const cdc_schema_node_t *before =
+            cdc_schema_unwrap_optional(root->children[plan->before.index[0]]);
+        if (before->kind != CDC_AVRO_RECORD || !same_columns(before->row, plan->row))
+            return -2;
+    }
+    return 0;
 }
 
 
@@ -265,7 +284,9 @@ cdc_envelope_plan_t *cdc_envelope_plan_new(cdc_schema_t *value_schema,
     if (rc == 0 && envelope) rc = plan_mark_unread(plan, value_schema);
     if (rc != 0) {
         cdc_errstr_set(errstr, errstr_size,
-                       "value schema %s: no row record in the envelope",
+                       rc == -2 ? "value schema %s: before and after are records of "
+                                  "different columns; cdcsink reads both with one"
+                                : "value schema %s: no row record in the envelope",
                        root->name ? root->name : "(anonymous)");
         return NULL;
     }

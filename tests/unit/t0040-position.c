@@ -502,6 +502,23 @@ static void check_envelope(void)
         cdc_schema_destroy(schema);
     }
 
+    /* before and after of different shapes: refused with a clear line,
+     * not read with one another's columns. */
+    static const char SHAPES[] =
+        "{\"type\":\"record\",\"name\":\"Envelope\",\"namespace\":\"cdc.public.s\",\"fields\":["
+        "{\"name\":\"before\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"Old\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}]},"
+        "{\"name\":\"after\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"New\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"x\",\"type\":\"string\"}]}]},"
+        "{\"name\":\"op\",\"type\":\"string\"}]}";
+    schema = compile(SHAPES);
+    if (schema) {
+        err[0] = '\0';
+        CHECK(cdc_envelope_plan_new(schema, "source.lsn", err, sizeof err) == NULL);
+        CHECK(strstr(err, "before and after are records of different columns") != NULL);
+        cdc_schema_destroy(schema);
+    }
+
     /* A user table may have columns named op, message or ts_ms: by
      * shape alone it would be taken for Debezium's own records. */
     static const char *const rows[] = {
