@@ -1,6 +1,6 @@
 /* collapse — one change per key per batch, the newest by position.
  *
- * DESIGN.md §2: inside a batch, changes to the same key collapse to the one
+ * docs/semantics.md: inside a batch, changes to the same key collapse to the one
  * with the highest source position — by position, never by arrival — so
  * update → delete → update ends with the row present. A Kafka tombstone has
  * no position; it is ordered by arrival against the others of its key (it

@@ -3,7 +3,7 @@
  * Understands the Debezium envelope (before/after/source/op/ts_ms), the
  * flattened value of ExtractNewRecordState (__op, __lsn, __deleted, ...),
  * keys, and tombstones. Schemas come from the registry and are compiled once
- * per id. Every failure is classified the way DESIGN.md §3 wants: a record
+ * per id. Every failure is classified the way docs/semantics.md, "Errors" wants: a record
  * that can never decode is DATA (→ DLQ), a registry that cannot be reached
  * is RETRY, bad registry credentials are FATAL. */
 #ifndef CDC_DECODE_H

@@ -1,4 +1,4 @@
-/* dlq — the dead-letter queue producer (DESIGN.md §4).
+/* dlq — the dead-letter queue producer (docs/dlq.md).
  *
  * A record that can never be applied is produced, with its original key and
  * value bytes unchanged, to the pipeline's DLQ topic with Kafka Connect's

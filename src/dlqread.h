@@ -1,4 +1,4 @@
-/* dlqread — reading dead-lettered records back (DESIGN.md §4).
+/* dlqread — reading dead-lettered records back (docs/dlq.md).
  *
  * What `dlq inspect` and `dlq replay` share: the error headers of a DLQ
  * record decoded into plain fields, the selection (--class, --since,

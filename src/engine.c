@@ -294,16 +294,9 @@ int cdc_engine_collect_held(cdc_engine_t *e, size_t max)
 static bool resolve_position(cdc_engine_t *e, cdc_engine_item_t *it)
 {
     if (it->position_resolved) return true;
-    cdc_event_t *ev = &it->event;
-    if (!it->snapshot_lsn_given) {
-        if (ev->commit_ordered && ev->snapshot_kind == CDC_SNAPSHOT_FULL &&
-            cdc_position_note_snapshot(e->positions, ev->topic, ev->partition,
-                                       ev->change_lsn) != 0)
-            return false;
-        it->has_snapshot_lsn = cdc_position_snapshot_lsn(e->positions, ev->topic,
-                                                         ev->partition, &it->snapshot_lsn);
-    }
-    cdc_position_compute(ev, it->has_snapshot_lsn && !ev->has_last_commit, it->snapshot_lsn);
+    if (cdc_position_resolve(e->positions, &it->event, it->snapshot_lsn_given,
+                             &it->has_snapshot_lsn, &it->snapshot_lsn) != 0)
+        return false;
     it->position_resolved = true;
     return true;
 }

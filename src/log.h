@@ -1,7 +1,7 @@
 /* log — one line per event, to stderr.
  *
  * Every line carries a level and, where the caller has it, the context
- * DESIGN.md asks for (pipeline, topic [partition] @offset). Secrets must never
+ * the runbook asks for (pipeline, topic [partition] @offset). Secrets must never
  * be passed here: callers log names of keys, never their values. */
 #ifndef CDC_LOG_H
 #define CDC_LOG_H

@@ -1,4 +1,4 @@
-/* metrics — the pipeline's Prometheus metrics (DESIGN.md §7).
+/* metrics — the pipeline's Prometheus metrics (monitoring/README.md).
  *
  * One registry per pipeline. Every sample carries the constant labels
  * `pipeline` and `sink`; per-partition families add `topic` and

@@ -2,7 +2,7 @@
  *
  * The pipeline reports what happens (a record's outcome, a retry, offsets
  * stored, partitions assigned or revoked) and calls tick() from its loop;
- * this module turns that into DESIGN.md §7's metrics, /healthz and
+ * this module turns that into the metrics of monitoring/README.md, /healthz and
  * /readyz, served on `http.listen` unless it is "off". Consumer lag is the
  * consumer's own view: the high watermark librdkafka last saw minus the
  * offset the pipeline stored (seeded from the committed offset when a

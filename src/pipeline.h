@@ -1,6 +1,6 @@
 /* pipeline — poll → decode → sink → DLQ → store offsets → commit.
  *
- * One pipeline per process (DESIGN.md §1). A batch is finished as a whole
+ * One pipeline per process (docs/architecture.md). A batch is finished as a whole
  * before the next one is polled: every record in it is applied, found
  * stale, or delivered to the DLQ, and only then are its offsets stored. A
  * transient failure (sink, registry, DLQ) retries the same batch with

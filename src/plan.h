@@ -1,4 +1,4 @@
-/* plan — what a batch of decoded events asks of a sink (DESIGN.md §1-2).
+/* plan — what a batch of decoded events asks of a sink (docs/semantics.md).
  *
  * Every sink shares the same semantics, so they are decided here, once,
  * before sink.apply():

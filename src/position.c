@@ -117,16 +117,16 @@ void cdc_position_compute(cdc_event_t *ev, bool has_snapshot_lsn, int64_t snapsh
     }
 }
 
-int cdc_position_resolve(cdc_position_tracker_t *t, cdc_event_t *ev)
+int cdc_position_resolve(cdc_position_tracker_t *t, cdc_event_t *ev, bool given,
+                         bool *has_snapshot_lsn, int64_t *snapshot_lsn)
 {
-    if (!ev->has_position || !ev->commit_ordered) return 0;
-    if (ev->snapshot_kind == CDC_SNAPSHOT_FULL &&
-        cdc_position_note_snapshot(t, ev->topic, ev->partition, ev->change_lsn) != 0)
-        return -1;
-    int64_t snapshot_lsn = 0;
-    bool has = !ev->has_last_commit &&
-               cdc_position_snapshot_lsn(t, ev->topic, ev->partition, &snapshot_lsn);
-    cdc_position_compute(ev, has, snapshot_lsn);
+    if (!given) {
+        if (ev->has_position && ev->commit_ordered && ev->snapshot_kind == CDC_SNAPSHOT_FULL &&
+            cdc_position_note_snapshot(t, ev->topic, ev->partition, ev->change_lsn) != 0)
+            return -1;
+        *has_snapshot_lsn = cdc_position_snapshot_lsn(t, ev->topic, ev->partition, snapshot_lsn);
+    }
+    cdc_position_compute(ev, *has_snapshot_lsn && !ev->has_last_commit, *snapshot_lsn);
     return 0;
 }
 

@@ -44,10 +44,14 @@ cdc_position_tracker_t *cdc_position_tracker_new(void);
 void cdc_position_tracker_destroy(cdc_position_tracker_t *t);
 
 /* Sets event->position and position_inclusive from what the record
- * carried, and notes a full snapshot row's LSN for its partition. Call
- * once per record, in the partition's order. -1 when out of memory (the
- * event is then left as it was). */
-int cdc_position_resolve(cdc_position_tracker_t *t, cdc_event_t *event);
+ * carried. Unless `given`, notes a full snapshot row's LSN for its
+ * partition and sets *has_snapshot_lsn and *snapshot_lsn to the partition's
+ * (call once per record, in the partition's order); `given`: they are the
+ * record's own (a DLQ header) and the tracker is left alone. Either way
+ * they end as the snapshot LSN the record was ordered with. -1 when out of
+ * memory (the event is then left as it was). */
+int cdc_position_resolve(cdc_position_tracker_t *t, cdc_event_t *event, bool given,
+                         bool *has_snapshot_lsn, int64_t *snapshot_lsn);
 
 /* The highest snapshot LSN seen in the partition; false when none. */
 bool cdc_position_snapshot_lsn(const cdc_position_tracker_t *t, const char *topic,

@@ -1,6 +1,6 @@
 /* route — where a change goes: table, index or key names from templates.
  *
- * Templates take the placeholders of DESIGN.md §5: ${topic}, ${source.db},
+ * Templates take the placeholders of docs/configuration.md: ${topic}, ${source.db},
  * ${source.schema}, ${source.table}, and, where the sink allows it (Redis
  * keys), ${key}: the record key's column values in key order, as plain
  * text, joined by `:`; inside a value `\` becomes `\\` and `:` becomes

@@ -4,7 +4,7 @@
  * hands the sink the changes to write; it gets back one outcome per change
  * plus a status for the batch. A sink never commits
  * offsets, never talks to Kafka and never exits: it reports, the core
- * decides (DESIGN.md §3).
+ * decides (docs/semantics.md, "Errors").
  *
  *   open   — connect and check what must be checked before consuming
  *            (credentials, tables); FATAL errors stop the pipeline.

@@ -1,5 +1,5 @@
 /* The Schema Registry's answers to GET /schemas/ids/{id}, read without a
- * server (cdc_registry_answer): the HTTP status classes of DESIGN.md §3,
+ * server (cdc_registry_answer): the HTTP status classes of docs/semantics.md, "Errors",
  * the "schema" string, and answers that are no answer. Found by
  * tests/fuzz/fuzz_registry: a 200 with an empty body reached libbson with
  * no data, and libbson aborts the process on that. */
